@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian machine needs: Debian packages, npm packages, the build, and the test
+# peers (kube-apiserver, etcd, MinIO, moto, the AWS CLI), cached outside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v openssl >/dev/null || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Unit tier: the pure core and the CLI, no peers. Expects `scripts/setup.sh` (or npm ci && npm run build) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec node --test --test-reporter=spec dist/test/unit

@@ -1,0 +1,72 @@
+/** A tiny command framework over node:util parseArgs: --help everywhere, typed usage errors. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { IrsaError } from "../core/errors.js";
+import type { CliIO } from "./io.js";
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface Command {
+  /** Words after `irsa`, e.g. ["keys", "generate"]. */
+  readonly path: readonly string[];
+  readonly summary: string;
+  /** Full help text (usage line, description, options with defaults). */
+  readonly help: string;
+  readonly options: Options;
+  readonly positionals?: { readonly min: number; readonly max: number; readonly name: string };
+  run(values: Values, positionals: string[], io: CliIO): Promise<number>;
+}
+
+export function usageError(message: string, cmd?: Command): IrsaError {
+  return new IrsaError("USAGE", message, cmd ? `see: irsa ${cmd.path.join(" ")} --help` : "see: irsa --help");
+}
+
+export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: cmd.options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ""), cmd);
+  }
+  const { values, positionals } = parsed;
+  const p = cmd.positionals ?? { min: 0, max: 0, name: "" };
+  if (positionals.length < p.min) throw usageError(`missing ${p.name}`, cmd);
+  if (positionals.length > p.max) {
+    throw usageError(`unexpected argument "${positionals[p.max] ?? ""}"`, cmd);
+  }
+  return { values: values as Values, positionals };
+}
+
+export function str(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+export function strs(values: Values, name: string): string[] {
+  const v = values[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === "string");
+}
+
+export function requireStr(values: Values, name: string, cmd: Command): string {
+  const v = str(values, name);
+  if (v === undefined || v === "") throw usageError(`--${name} is required`, cmd);
+  return v;
+}
+
+export function oneOf<T extends string>(
+  values: Values,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+  cmd: Command,
+): T {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw usageError(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`, cmd);
+  }
+  return v as T;
+}
+
+export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const satisfies Options;

@@ -1,0 +1,6 @@
+/** Every `irsa` subcommand. New commands register here. */
+import type { Command } from "./command.js";
+import { discovery, jwks } from "./commands/documents.js";
+import { keysGenerate, keysKid } from "./commands/keys.js";
+
+export const COMMANDS: readonly Command[] = [keysGenerate, keysKid, jwks, discovery];

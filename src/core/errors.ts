@@ -1,0 +1,43 @@
+/**
+ * Typed errors with stable codes. The pure core throws these; each boundary (CLI exit codes,
+ * HTTP status, admission responses) maps codes in exactly one place.
+ */
+export type ErrorCode =
+  // input the user gave us is wrong (files, flags, documents)
+  | "KEY_PEM_INVALID"
+  | "KEY_ENCRYPTED"
+  | "KEY_UNSUPPORTED_TYPE"
+  | "KEY_UNSUPPORTED_CURVE"
+  | "KEY_IS_CERTIFICATE"
+  | "KEY_NOT_FOUND"
+  | "URL_INVALID"
+  | "URL_NOT_HTTPS"
+  | "URL_HAS_QUERY"
+  | "URL_HAS_FRAGMENT"
+  | "USAGE"
+  | "FILE_EXISTS"
+  | "FILE_UNREADABLE"
+  | "INPUT_INVALID"
+  | "ADMISSION_REVIEW_INVALID";
+
+export class IrsaError extends Error {
+  readonly code: ErrorCode;
+  /** How to fix it, one sentence. Shown after the message. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "IrsaError";
+    this.code = code;
+    this.hint = hint;
+  }
+
+  /** The message with its hint, as a user should read it. */
+  describe(): string {
+    return this.hint === undefined ? this.message : `${this.message}\n  hint: ${this.hint}`;
+  }
+}
+
+export function isIrsaError(e: unknown): e is IrsaError {
+  return e instanceof IrsaError;
+}

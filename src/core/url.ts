@@ -1,0 +1,107 @@
+/**
+ * Issuer and jwks_uri validation, as kube-apiserver does it (pkg/serviceaccount/openidmetadata.go),
+ * plus warnings for what IAM treats differently. Pure.
+ */
+import { IrsaError } from "./errors.js";
+
+export interface UrlCheck {
+  /** The URL exactly as given: IAM and STS compare the issuer as a string, so we never normalise it. */
+  readonly url: string;
+  readonly warnings: readonly string[];
+}
+
+function parse(raw: string, what: string, flag: string): URL {
+  if (raw.trim() === "") {
+    throw new IrsaError("URL_INVALID", `${what} is empty`, `pass an https URL with ${flag}`);
+  }
+  if (raw !== raw.trim()) {
+    throw new IrsaError(
+      "URL_INVALID",
+      `${what} "${raw}" has leading or trailing white space`,
+      `remove the spaces around the URL in ${flag}`,
+    );
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new IrsaError(
+      "URL_INVALID",
+      `${what} "${raw}" is not a valid URL`,
+      `pass an absolute URL such as https://oidc.example.com/cluster-1 with ${flag}`,
+    );
+  }
+  if (u.protocol !== "https:") {
+    throw new IrsaError(
+      "URL_NOT_HTTPS",
+      `${what} "${raw}" must use the https scheme, not ${u.protocol.replace(/:$/, "")}`,
+      `use https://${u.host}${u.pathname === "/" ? "" : u.pathname} (kube-apiserver and AWS STS accept only https)`,
+    );
+  }
+  if (u.host === "") {
+    throw new IrsaError(
+      "URL_INVALID",
+      `${what} "${raw}" has no host`,
+      `pass a URL with a host name in ${flag}`,
+    );
+  }
+  if (u.username !== "" || u.password !== "") {
+    throw new IrsaError(
+      "URL_INVALID",
+      `${what} "${raw}" contains user credentials`,
+      `remove the user:password@ part from ${flag}`,
+    );
+  }
+  return u;
+}
+
+/** Validates a service-account issuer URL. Throws IrsaError; returns warnings for legal but risky forms. */
+export function checkIssuerUrl(raw: string, flag = "--issuer"): UrlCheck {
+  const u = parse(raw, "issuer URL", flag);
+  if (raw.includes("?")) {
+    throw new IrsaError(
+      "URL_HAS_QUERY",
+      `issuer URL "${raw}" has a query (?${u.search.slice(1)}); an OpenID issuer may not`,
+      `drop everything from "?" on: ${raw.slice(0, raw.indexOf("?"))}`,
+    );
+  }
+  if (raw.includes("#")) {
+    throw new IrsaError(
+      "URL_HAS_FRAGMENT",
+      `issuer URL "${raw}" has a fragment (#${u.hash.slice(1)}); an OpenID issuer may not`,
+      `drop everything from "#" on: ${raw.slice(0, raw.indexOf("#"))}`,
+    );
+  }
+  const warnings: string[] = [];
+  if (raw.endsWith("/")) {
+    warnings.push(
+      `issuer URL "${raw}" ends with "/": IAM matches the issuer string exactly, so tokens with iss "${raw}" ` +
+        `match only an OIDC provider created with that trailing slash, and "${raw.replace(/\/+$/, "")}" is a different issuer`,
+    );
+  }
+  if (u.port !== "") {
+    warnings.push(
+      `issuer URL "${raw}" has a port (${u.port}): IAM OIDC provider URLs should not contain a port; ` +
+        `publish the documents on 443 for AWS STS`,
+    );
+  }
+  return { url: raw, warnings };
+}
+
+/** Validates a jwks_uri: kube-apiserver requires https; a fragment is never sent to a server. */
+export function checkJwksUri(raw: string, flag = "--jwks-uri"): UrlCheck {
+  const u = parse(raw, "jwks_uri", flag);
+  if (raw.includes("#")) {
+    throw new IrsaError(
+      "URL_HAS_FRAGMENT",
+      `jwks_uri "${raw}" has a fragment (#${u.hash.slice(1)}), which clients never send to the server`,
+      `drop everything from "#" on: ${raw.slice(0, raw.indexOf("#"))}`,
+    );
+  }
+  return { url: raw, warnings: [] };
+}
+
+/** `<issuer>/openid/v1/jwks`, where kube-apiserver serves the key set (no doubled slash). */
+export function defaultJwksUri(issuer: string): string {
+  return `${issuer.replace(/\/+$/, "")}/openid/v1/jwks`;
+}
