@@ -34,7 +34,7 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values
   if (positionals.length > p.max) {
     throw usageError(`unexpected argument "${positionals[p.max] ?? ""}"`, cmd);
   }
-  return { values: values as Values, positionals };
+  return { values, positionals };
 }
 
 export function str(values: Values, name: string): string | undefined {

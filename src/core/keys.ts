@@ -61,7 +61,7 @@ function splitPem(pem: string, source: string): PemBlock[] {
     if (end < 0) {
       throw new IrsaError(
         "KEY_PEM_INVALID",
-        `${source}: PEM block ${index} ("${type}") has no "${endMarker}" line; the file is truncated or damaged`,
+        `${source}, PEM block ${index} (${type}): no "${endMarker}" line; the file is truncated or damaged`,
         "copy the whole key file again, including its END line",
       );
     }

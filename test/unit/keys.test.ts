@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { IrsaError, type ErrorCode } from "../../src/core/errors.js";
+import { keyId, parseKeysPem } from "../../src/core/keys.js";
+import { SHARED_FIXTURES, TEST_FIXTURES } from "../support/paths.js";
+
+const VECTORS = join(SHARED_FIXTURES, "kubernetes-vectors");
+const read = (dir: string, f: string) => readFileSync(join(dir, f), "utf8");
+
+function expectError(pem: string, code: ErrorCode, mentions: RegExp) {
+  assert.throws(
+    () => parseKeysPem(pem, "in.pem"),
+    (e: unknown) => {
+      assert.ok(e instanceof IrsaError, `expected IrsaError, got ${String(e)}`);
+      assert.equal(e.code, code);
+      assert.match(e.message, mentions);
+      assert.match(e.message, /in\.pem/, "the message names the file");
+      assert.ok(e.hint !== undefined && e.hint.length > 0, "a hint says how to fix it");
+      return true;
+    },
+  );
+}
+
+describe("kid", () => {
+  it("matches kube-apiserver's pinned kid for the upstream RSA test key (private and public)", () => {
+    const expected = "JHJehTTTZlsspKHT-GaJxK7Kd1NQgZJu3fyK6K_QDYU";
+    for (const f of ["k8s-rsa-2048.key.pem", "k8s-rsa-2048.pub.pem"]) {
+      const keys = parseKeysPem(read(VECTORS, f), f);
+      assert.equal(keys.length, 1);
+      const [k] = keys;
+      assert.ok(k);
+      assert.equal(k.publicKey.kid, expected, f);
+      assert.equal(k.publicKey.alg, "RS256");
+    }
+  });
+
+  it("is base64url of SHA-256 over the DER SPKI: 43 characters, no padding", () => {
+    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const spki = publicKey.export({ type: "spki", format: "der" });
+    const kid = keyId(spki);
+    assert.match(kid, /^[A-Za-z0-9_-]{43}$/);
+    const [k] = parseKeysPem(String(publicKey.export({ type: "spki", format: "pem" })), "x");
+    assert.equal(k?.publicKey.kid, kid);
+  });
+});
+
+describe("parseKeysPem accepts every form kube-apiserver reads", () => {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const cases: [string, string, string][] = [
+    ["RSA PKCS#1 private", String(rsa.privateKey.export({ type: "pkcs1", format: "pem" })), "RS256"],
+    ["RSA PKCS#8 private", String(rsa.privateKey.export({ type: "pkcs8", format: "pem" })), "RS256"],
+    ["RSA SPKI public", String(rsa.publicKey.export({ type: "spki", format: "pem" })), "RS256"],
+    ["RSA PKCS#1 public", String(rsa.publicKey.export({ type: "pkcs1", format: "pem" })), "RS256"],
+  ];
+  for (const [curve, alg] of [
+    ["prime256v1", "ES256"],
+    ["secp384r1", "ES384"],
+    ["secp521r1", "ES512"],
+  ] as const) {
+    const ec = generateKeyPairSync("ec", { namedCurve: curve });
+    cases.push([`EC ${curve} SEC1`, String(ec.privateKey.export({ type: "sec1", format: "pem" })), alg]);
+    cases.push([`EC ${curve} PKCS#8`, String(ec.privateKey.export({ type: "pkcs8", format: "pem" })), alg]);
+    cases.push([`EC ${curve} SPKI`, String(ec.publicKey.export({ type: "spki", format: "pem" })), alg]);
+  }
+  for (const [name, pem, alg] of cases) {
+    it(name, () => {
+      const keys = parseKeysPem(pem, name);
+      const [k] = keys;
+      assert.equal(keys.length, 1);
+      assert.ok(k);
+      assert.equal(k.publicKey.alg, alg);
+      assert.equal(k.privateKey !== undefined, pem.includes("PRIVATE"));
+    });
+  }
+
+  it("a private key and its public half have the same kid", () => {
+    const priv = String(rsa.privateKey.export({ type: "pkcs1", format: "pem" }));
+    const pub = String(rsa.publicKey.export({ type: "spki", format: "pem" }));
+    assert.equal(parseKeysPem(priv, "a")[0]?.publicKey.kid, parseKeysPem(pub, "b")[0]?.publicKey.kid);
+  });
+
+  it("reads several keys from one file, in file order, skipping EC PARAMETERS blocks", () => {
+    const withParams = read(TEST_FIXTURES, "ec-with-params.key");
+    const pub = String(rsa.publicKey.export({ type: "spki", format: "pem" }));
+    const keys = parseKeysPem(`${pub}\n${withParams}`, "bundle.pem");
+    assert.deepEqual(
+      keys.map((k) => k.publicKey.alg),
+      ["RS256", "ES256"],
+    );
+    assert.match(keys[1]?.publicKey.source ?? "", /bundle\.pem, PEM block 3 \(EC PRIVATE KEY\)/);
+  });
+});
+
+describe("parseKeysPem refuses bad input with a clear error", () => {
+  const rsaPem = String(
+    generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+      type: "pkcs1",
+      format: "pem",
+    }),
+  );
+  const table: [string, string, ErrorCode, RegExp][] = [
+    [
+      "encrypted PKCS#1 (Proc-Type)",
+      read(TEST_FIXTURES, "rsa-encrypted-pkcs1.key"),
+      "KEY_ENCRYPTED",
+      /encrypted/,
+    ],
+    ["encrypted PKCS#8", read(TEST_FIXTURES, "ec-encrypted-pkcs8.key"), "KEY_ENCRYPTED", /encrypted/],
+    ["DSA (PKCS#8)", read(TEST_FIXTURES, "dsa.key"), "KEY_UNSUPPORTED_TYPE", /DSA keys are not supported/],
+    [
+      "DSA (traditional)",
+      "-----BEGIN DSA PRIVATE KEY-----\nAAAA\n-----END DSA PRIVATE KEY-----\n",
+      "KEY_UNSUPPORTED_TYPE",
+      /DSA keys are not supported/,
+    ],
+    ["Ed25519", read(TEST_FIXTURES, "ed25519.key"), "KEY_UNSUPPORTED_TYPE", /ED25519 keys are not supported/],
+    [
+      "secp256k1",
+      read(TEST_FIXTURES, "secp256k1.key"),
+      "KEY_UNSUPPORTED_CURVE",
+      /secp256k1 is not supported/,
+    ],
+    ["a certificate", read(TEST_FIXTURES, "certificate.pem"), "KEY_IS_CERTIFICATE", /certificate, not a key/],
+    ["truncated PEM (no END line)", rsaPem.slice(0, 200), "KEY_PEM_INVALID", /truncated/],
+    [
+      "damaged base64 body",
+      rsaPem.replace(/\n[A-Za-z0-9+/]{10}/, "\n!!!!!!!!!!"),
+      "KEY_PEM_INVALID",
+      /does not decode/,
+    ],
+    ["not PEM at all", "ssh-rsa AAAAB3Nza... user@host\n", "KEY_PEM_INVALID", /no PEM block/],
+    ["empty file", "", "KEY_PEM_INVALID", /no PEM block/],
+    [
+      "only EC PARAMETERS",
+      "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n",
+      "KEY_NOT_FOUND",
+      /no key found/,
+    ],
+    [
+      "a CSR",
+      "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+      "KEY_PEM_INVALID",
+      /not a key/,
+    ],
+    [
+      "OpenSSH private key",
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+      "KEY_UNSUPPORTED_TYPE",
+      /OpenSSH/,
+    ],
+  ];
+  for (const [name, pem, code, re] of table) {
+    it(name, () => {
+      expectError(pem, code, re);
+    });
+  }
+
+  it("refuses RSA-PSS keys, which kube-apiserver cannot sign with", () => {
+    const pss = String(
+      generateKeyPairSync("rsa-pss", { modulusLength: 2048 }).privateKey.export({
+        type: "pkcs8",
+        format: "pem",
+      }),
+    );
+    expectError(pss, "KEY_UNSUPPORTED_TYPE", /RSA-PSS keys are not supported/);
+  });
+});
