@@ -18,7 +18,11 @@ export type ErrorCode =
   | "FILE_EXISTS"
   | "FILE_UNREADABLE"
   | "INPUT_INVALID"
-  | "ADMISSION_REVIEW_INVALID";
+  | "POD_INVALID"
+  | "SERVICE_ACCOUNT_INVALID"
+  | "ADMISSION_REVIEW_INVALID"
+  | "TLS_INVALID"
+  | "LISTEN_FAILED";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;
