@@ -1,0 +1,193 @@
+/**
+ * Kubernetes objects through @kubernetes/client-node, shaped for a control plane with no
+ * controller-manager: namespaces get their `default` ServiceAccount from us, pods stay Pending,
+ * and deleted namespaces stay Terminating (so use a fresh namespace per test instead of deleting).
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
+ * client-node's models are plain-data classes (properties only, no methods or private state); its
+ * API takes and returns plain JSON, so object literals are exactly what goes over the wire. */
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1MutatingWebhook,
+  type V1MutatingWebhookConfiguration,
+  type V1Pod,
+  type V1ServiceAccount,
+} from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
+
+/** A DNS-1123 name with a random suffix, e.g. `e2e-3f9a1c`. */
+export function uniqueName(prefix = "e2e"): string {
+  return `${prefix}-${randomBytes(3).toString("hex")}`;
+}
+
+/** Creates a namespace and its `default` ServiceAccount (no controller-manager creates it). */
+export async function createNamespace(
+  kc: KubeConfig,
+  name = uniqueName("ns"),
+  labels: Record<string, string> = {},
+): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name, labels } } });
+  await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } });
+  return name;
+}
+
+export async function createServiceAccount(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  annotations: Record<string, string> = {},
+): Promise<V1ServiceAccount> {
+  return kc
+    .makeApiClient(CoreV1Api)
+    .createNamespacedServiceAccount({ namespace, body: { metadata: { name, annotations } } });
+}
+
+/**
+ * Creates a pod (it never runs: no scheduler or kubelet) and returns the object as stored, i.e.
+ * after every admission plugin and webhook. Defaults: one container `app`, image `busybox`.
+ */
+export async function createPod(kc: KubeConfig, namespace: string, pod: Partial<V1Pod> = {}): Promise<V1Pod> {
+  const body: V1Pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    ...pod,
+    metadata: Object.assign({ name: uniqueName("pod") }, pod.metadata),
+    spec: pod.spec ?? { containers: [{ name: "app", image: "busybox" }] },
+  };
+  return kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body });
+}
+
+/** Reads a pod back from the API server (as stored in etcd). */
+export async function readPod(kc: KubeConfig, namespace: string, name: string): Promise<V1Pod> {
+  return kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace, name });
+}
+
+export async function readServiceAccount(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<V1ServiceAccount> {
+  return kc.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ namespace, name });
+}
+
+export interface TokenOptions {
+  readonly audiences?: readonly string[];
+  /** ≥ 600; default 3600. */
+  readonly expirationSeconds?: number;
+  /** Bind the token to this pod (it must exist and use the same ServiceAccount). */
+  readonly boundPod?: { readonly name: string; readonly uid: string };
+}
+
+/** A TokenRequest for a ServiceAccount: the signed JWT and its expiry. */
+export async function requestToken(
+  kc: KubeConfig,
+  namespace: string,
+  serviceAccount: string,
+  opts: TokenOptions = {},
+): Promise<{ token: string; expirationTimestamp: Date | undefined }> {
+  const res = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    namespace,
+    name: serviceAccount,
+    body: {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: {
+        audiences: [...(opts.audiences ?? [])],
+        expirationSeconds: opts.expirationSeconds ?? 3600,
+        ...(opts.boundPod
+          ? {
+              boundObjectRef: {
+                apiVersion: "v1",
+                kind: "Pod",
+                name: opts.boundPod.name,
+                uid: opts.boundPod.uid,
+              },
+            }
+          : {}),
+      },
+    },
+  });
+  const token = res.status?.token;
+  if (token === undefined || token === "") throw new Error("TokenRequest returned no token");
+  return { token, expirationTimestamp: res.status?.expirationTimestamp };
+}
+
+/**
+ * Lets anyone (group system:unauthenticated) read /.well-known/openid-configuration and
+ * /openid/v1/jwks, as a relying party such as STS does. Idempotent.
+ */
+export async function allowAnonymousDiscovery(kc: KubeConfig): Promise<void> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const name = "irsa-e2e-anonymous-issuer-discovery";
+  try {
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: "system:service-account-issuer-discovery",
+        },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:unauthenticated" }],
+      },
+    });
+  } catch (e) {
+    if ((e as { code?: number }).code !== 409) throw e;
+  }
+}
+
+export interface WebhookRegistration {
+  /** MutatingWebhookConfiguration name; also the webhook name's prefix. */
+  readonly name: string;
+  /** https://127.0.0.1:<port>/<path>: kube-apiserver calls this URL directly. */
+  readonly url: string;
+  /** base64 PEM of the CA that issued the webhook's serving cert: `Ca.caBundle` from pki.ts. */
+  readonly caBundle: string;
+  /** Default: pods CREATE. */
+  readonly rules?: V1MutatingWebhook["rules"];
+  /** Default: Fail. */
+  readonly failurePolicy?: "Fail" | "Ignore";
+  readonly namespaceSelector?: V1MutatingWebhook["namespaceSelector"];
+  readonly objectSelector?: V1MutatingWebhook["objectSelector"];
+  readonly timeoutSeconds?: number;
+  readonly reinvocationPolicy?: "Never" | "IfNeeded";
+}
+
+/**
+ * Registers a mutating webhook by URL with a caBundle (no Service: there is no kube-proxy).
+ * The API server picks new configurations up after a short lag; poll with a probe object.
+ */
+export async function registerMutatingWebhook(
+  kc: KubeConfig,
+  w: WebhookRegistration,
+): Promise<V1MutatingWebhookConfiguration> {
+  return kc.makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
+    body: {
+      metadata: { name: w.name },
+      webhooks: [
+        {
+          name: `${w.name}.irsa-anywhere.e2e`,
+          admissionReviewVersions: ["v1"],
+          sideEffects: "None",
+          clientConfig: { url: w.url, caBundle: w.caBundle },
+          rules: w.rules ?? [
+            { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "*" },
+          ],
+          failurePolicy: w.failurePolicy ?? "Fail",
+          namespaceSelector: w.namespaceSelector,
+          objectSelector: w.objectSelector,
+          timeoutSeconds: w.timeoutSeconds ?? 10,
+          reinvocationPolicy: w.reinvocationPolicy ?? "Never",
+        },
+      ],
+    },
+  });
+}
+
+export async function deleteMutatingWebhook(kc: KubeConfig, name: string): Promise<void> {
+  await kc.makeApiClient(AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name });
+}

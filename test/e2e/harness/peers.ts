@@ -1,0 +1,81 @@
+/**
+ * Where the built peers live. The build scripts in test/peers are the single source of the pinned
+ * versions and cache paths (`--where` prints a peer's location without building it). A missing peer
+ * is an error that says how to build it: the e2e tier never skips.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (this file is compiled to dist/test/e2e/harness/peers.js). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+/** The built `irsa` CLI. */
+export const IRSA_CLI = join(REPO_ROOT, "dist/src/cli/main.js");
+
+export class MissingPeerError extends Error {
+  override readonly name = "MissingPeerError";
+}
+
+function where(script: string): string {
+  const r = spawnSync("bash", [join(REPO_ROOT, "test/peers", script), "--where"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`test/peers/${script} --where failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+function need(file: string, what: string, script: string): string {
+  if (!existsSync(file)) {
+    throw new MissingPeerError(
+      `${what} is not built (expected ${file}); build the e2e peers with: bash test/peers/build-all.sh ` +
+        `(or only this one: bash test/peers/${script}; scripts/setup.sh runs them all)`,
+    );
+  }
+  return file;
+}
+
+const cache = new Map<string, string>();
+function cached(key: string, get: () => string): string {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = get();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+export function kubeApiserverBin(): string {
+  const dir = cached("kube", () => where("build-kube.sh"));
+  return need(join(dir, "kube-apiserver"), "kube-apiserver", "build-kube.sh");
+}
+
+export function etcdBin(): string {
+  const dir = cached("kube", () => where("build-kube.sh"));
+  return need(join(dir, "etcd"), "etcd", "build-kube.sh");
+}
+
+export function minioBin(): string {
+  const dir = cached("minio", () => where("build-minio.sh"));
+  return need(join(dir, "minio"), "MinIO", "build-minio.sh");
+}
+
+function venv(): string {
+  const dir = cached("py", () => where("setup-python.sh"));
+  need(join(dir, ".complete"), "the Python peer venv (moto, AWS CLI)", "setup-python.sh");
+  return dir;
+}
+
+export function motoServerBin(): string {
+  return need(join(venv(), "bin/moto_server"), "moto_server", "setup-python.sh");
+}
+
+export function awsCliBin(): string {
+  return need(join(venv(), "bin/aws"), "the AWS CLI", "setup-python.sh");
+}
+
+export function requireIrsaCli(): string {
+  if (!existsSync(IRSA_CLI)) {
+    throw new MissingPeerError(`${IRSA_CLI} is missing; build the project first: npx tsc -p .`);
+  }
+  return IRSA_CLI;
+}
