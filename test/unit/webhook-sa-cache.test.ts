@@ -1,0 +1,428 @@
+/**
+ * The ServiceAccount cache's logic: list/watch bookkeeping, the grace-period wait, the deduplicated
+ * direct GET, and that nothing is left pending. The source here is an in-memory FAKE of the API
+ * server's list/watch/get: it lets each test script the exact interleaving (a GET that hangs, a
+ * watch that expires, an account that appears mid-wait) deterministically and in milliseconds.
+ * The real source (@kubernetes/client-node against a real kube-apiserver) is exercised in e2e.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  ServiceAccountCache,
+  serviceAccountAnnotationKeys,
+  type Log,
+  type ServiceAccountEvent,
+  type ServiceAccountRecord,
+  type ServiceAccountSource,
+} from "../../src/webhook/sa-cache.js";
+
+const ROLE = "eks.amazonaws.com/role-arn";
+const AUD = "eks.amazonaws.com/audience";
+
+interface Watcher {
+  onEvent: (e: ServiceAccountEvent) => void;
+  end: (err?: Error) => void;
+  resourceVersion: string;
+}
+
+/** In-memory stand-in for kube-apiserver's ServiceAccount endpoints (see the file comment). */
+class FakeSource implements ServiceAccountSource {
+  readonly items = new Map<string, ServiceAccountRecord>();
+  rv = 100;
+  listCalls = 0;
+  listFailures = 0;
+  readonly getCalls: string[] = [];
+  readonly watchCalls: string[] = [];
+  readonly watchers = new Set<Watcher>();
+  /** Replaces the GET behaviour; default answers from `items`. */
+  getImpl:
+    | ((ns: string, name: string, signal: AbortSignal) => Promise<ServiceAccountRecord | undefined>)
+    | undefined;
+
+  list(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
+    this.listCalls++;
+    if (this.listFailures > 0) {
+      this.listFailures--;
+      return Promise.reject(new Error("connect ECONNREFUSED"));
+    }
+    return Promise.resolve({ items: [...this.items.values()], resourceVersion: String(this.rv) });
+  }
+
+  watch(
+    resourceVersion: string,
+    onEvent: (e: ServiceAccountEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.watchCalls.push(resourceVersion);
+    return new Promise((resolve, reject) => {
+      const w: Watcher = {
+        onEvent,
+        resourceVersion,
+        end: (err) => {
+          this.watchers.delete(w);
+          if (err === undefined) resolve();
+          else reject(err);
+        },
+      };
+      this.watchers.add(w);
+      signal.addEventListener(
+        "abort",
+        () => {
+          w.end();
+        },
+        { once: true },
+      );
+    });
+  }
+
+  get(ns: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined> {
+    this.getCalls.push(`${ns}/${name}`);
+    if (this.getImpl) return this.getImpl(ns, name, signal);
+    return Promise.resolve(this.items.get(`${ns}/${name}`));
+  }
+
+  /** Stores an account without telling watchers (as if the watch lags behind etcd). */
+  put(ns: string, name: string, annotations?: Record<string, string>): ServiceAccountRecord {
+    const sa = { namespace: ns, name, annotations, resourceVersion: String(++this.rv) };
+    this.items.set(`${ns}/${name}`, sa);
+    return sa;
+  }
+
+  /** Stores an account and sends the watch event. */
+  apply(ns: string, name: string, annotations?: Record<string, string>): void {
+    const existed = this.items.has(`${ns}/${name}`);
+    const sa = this.put(ns, name, annotations);
+    this.emit({ type: existed ? "MODIFIED" : "ADDED", object: sa });
+  }
+
+  remove(ns: string, name: string): void {
+    const sa = this.items.get(`${ns}/${name}`);
+    if (!sa) return;
+    this.items.delete(`${ns}/${name}`);
+    this.emit({ type: "DELETED", object: { ...sa, resourceVersion: String(++this.rv) } });
+  }
+
+  emit(e: ServiceAccountEvent): void {
+    for (const w of [...this.watchers]) w.onEvent(e);
+  }
+
+  endWatches(err?: Error): void {
+    for (const w of [...this.watchers]) w.end(err);
+  }
+}
+
+function hangingUntilAbort(signal: AbortSignal): Promise<undefined> {
+  return new Promise((_, reject) => {
+    signal.addEventListener(
+      "abort",
+      () => {
+        reject(new Error("aborted"));
+      },
+      { once: true },
+    );
+  });
+}
+
+const quiet: Log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+function makeCache(
+  source: FakeSource,
+  extra: Partial<ConstructorParameters<typeof ServiceAccountCache>[1]> = {},
+) {
+  const gets: string[] = [];
+  const cache = new ServiceAccountCache(source, {
+    annotationKeys: serviceAccountAnnotationKeys("eks.amazonaws.com"),
+    getTimeoutMs: 1000,
+    backoffInitialMs: 5,
+    backoffMaxMs: 20,
+    log: quiet,
+    onGet: (o) => gets.push(o),
+    ...extra,
+  });
+  return { cache, gets };
+}
+
+async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function started(source: FakeSource, extra: Parameters<typeof makeCache>[1] = {}) {
+  const made = makeCache(source, extra);
+  made.cache.start();
+  await until(() => made.cache.synced() && source.watchers.size === 1, "synced and watching");
+  return made;
+}
+
+describe("ServiceAccountCache: list, watch and what it keeps", () => {
+  it("is not synced before the first list completes, then is", async () => {
+    const source = new FakeSource();
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x" });
+    const { cache } = makeCache(source);
+    assert.equal(cache.synced(), false);
+    cache.start();
+    await until(() => cache.synced(), "synced");
+    assert.equal(cache.size(), 1);
+    assert.deepEqual(source.watchCalls, ["101"], "watches from the list's resourceVersion");
+    await cache.stop();
+  });
+
+  it("keeps only the configured annotations, and records accounts without any", async () => {
+    const source = new FakeSource();
+    source.put("a", "annotated", {
+      [ROLE]: "arn:aws:iam::111122223333:role/x",
+      [AUD]: "sts.amazonaws.com",
+      "kubectl.kubernetes.io/last-applied-configuration": "{...big...}",
+      "other.example.com/role-arn": "nope",
+    });
+    source.put("a", "plain", { "team.example.com/owner": "me" });
+    source.put("a", "bare");
+    const { cache } = await started(source);
+    assert.deepEqual(cache.peek("a", "annotated"), {
+      [ROLE]: "arn:aws:iam::111122223333:role/x",
+      [AUD]: "sts.amazonaws.com",
+    });
+    assert.deepEqual(cache.peek("a", "plain"), {});
+    assert.deepEqual(cache.peek("a", "bare"), {});
+    assert.equal(cache.peek("a", "missing"), undefined);
+    await cache.stop();
+  });
+
+  it("follows ADDED, MODIFIED and DELETED", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.apply("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/one" });
+    assert.deepEqual(cache.peek("a", "x"), { [ROLE]: "arn:aws:iam::111122223333:role/one" });
+    source.apply("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/two" });
+    assert.deepEqual(cache.peek("a", "x"), { [ROLE]: "arn:aws:iam::111122223333:role/two" });
+    source.remove("a", "x");
+    assert.equal(cache.peek("a", "x"), undefined);
+    await cache.stop();
+  });
+
+  it("relists when the watch says the resourceVersion is gone (410), dropping what vanished", async () => {
+    const source = new FakeSource();
+    source.put("a", "stays");
+    source.put("a", "goes");
+    const { cache } = await started(source);
+    source.items.delete("a/goes"); // deleted while the watch was not looking
+    source.put("a", "new");
+    source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted and watching again");
+    assert.equal(cache.peek("a", "goes"), undefined);
+    assert.deepEqual(cache.peek("a", "new"), {});
+    assert.ok(cache.synced());
+    await cache.stop();
+  });
+
+  it("also relists when the watch call itself fails with 410", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.endWatches(Object.assign(new Error("Gone"), { statusCode: 410 }));
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
+    await cache.stop();
+  });
+
+  it("resumes from the last seen resourceVersion after a transport error, without relisting", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.apply("a", "x"); // rv 101
+    source.emit({ type: "BOOKMARK", resourceVersion: "150" });
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 2, "watching again");
+    assert.equal(source.listCalls, 1);
+    assert.equal(source.watchCalls[1], "150");
+    assert.ok(cache.synced(), "stays ready through a reconnect");
+    await cache.stop();
+  });
+
+  it("re-watches when the server ends a watch normally", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.endWatches();
+    await until(() => source.watchCalls.length === 2 && source.watchers.size === 1, "watching again");
+    assert.equal(source.listCalls, 1);
+    await cache.stop();
+  });
+
+  it("retries a failing first list with backoff and becomes synced", async () => {
+    const source = new FakeSource();
+    source.listFailures = 3;
+    const synced: boolean[] = [];
+    const { cache } = makeCache(source, { onSynced: (s) => synced.push(s) });
+    cache.start();
+    await until(() => cache.synced(), "synced after retries");
+    assert.equal(source.listCalls, 4);
+    assert.deepEqual(synced, [true]);
+    await cache.stop();
+  });
+
+  it("stop() ends the watch and the loop", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    await cache.stop();
+    assert.equal(source.watchers.size, 0);
+  });
+});
+
+describe("ServiceAccountCache.lookup: grace period and direct GET", () => {
+  it("answers a cached account at once, without a GET", async () => {
+    const source = new FakeSource();
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x" });
+    const { cache } = await started(source);
+    const r = await cache.lookup("a", "x", 1000);
+    assert.equal(r.via, "cache");
+    assert.deepEqual(r.annotations, { [ROLE]: "arn:aws:iam::111122223333:role/x" });
+    assert.deepEqual(source.getCalls, []);
+    await cache.stop();
+  });
+
+  it("with grace 0 does not wait and does not GET", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.put("a", "late");
+    const r = await cache.lookup("a", "late", 0);
+    assert.deepEqual(r, { annotations: undefined, via: "no-wait" });
+    assert.deepEqual(source.getCalls, []);
+    await cache.stop();
+  });
+
+  it("finds an account the watch has not delivered yet with one GET, then caches it", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source);
+    source.put("a", "fresh", { [ROLE]: "arn:aws:iam::111122223333:role/fresh" }); // created, watch lagging
+    const r = await cache.lookup("a", "fresh", 1000);
+    assert.equal(r.via, "get");
+    assert.deepEqual(r.annotations, { [ROLE]: "arn:aws:iam::111122223333:role/fresh" });
+    assert.equal((await cache.lookup("a", "fresh", 1000)).via, "cache");
+    assert.deepEqual(source.getCalls, ["a/fresh"]);
+    assert.deepEqual(gets, ["found"]);
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("deduplicates: many concurrent lookups of one account make one GET", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    let release: (v: ServiceAccountRecord | undefined) => void = () => undefined;
+    source.getImpl = () => new Promise((r) => (release = r));
+    const lookups = Array.from({ length: 25 }, () => cache.lookup("a", "burst", 1000));
+    await until(() => source.getCalls.length === 1, "one GET");
+    release({ namespace: "a", name: "burst", annotations: { [ROLE]: "arn:aws:iam::111122223333:role/b" } });
+    const results = await Promise.all(lookups);
+    assert.equal(source.getCalls.length, 1);
+    for (const r of results) assert.equal(r.annotations?.[ROLE], "arn:aws:iam::111122223333:role/b");
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("keeps waiting after a GET 404 and takes the account from the watch (created in the same burst)", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source);
+    const pending = cache.lookup("a", "racing", 1000);
+    await until(() => gets.length === 1, "the GET answered");
+    assert.deepEqual(gets, ["not_found"]);
+    source.apply("a", "racing", { [ROLE]: "arn:aws:iam::111122223333:role/r" });
+    const r = await pending;
+    assert.equal(r.via, "watch");
+    assert.equal(r.annotations?.[ROLE], "arn:aws:iam::111122223333:role/r");
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("gives up after the grace period when the account never appears; nothing stays pending", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    const t0 = Date.now();
+    const r = await cache.lookup("a", "never", 60);
+    assert.deepEqual(r, { annotations: undefined, via: "miss" });
+    assert.ok(Date.now() - t0 >= 55, "waited the grace period");
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("a GET that hangs is cut by its timeout and leaves nothing behind", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getTimeoutMs: 30 });
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    const r = await cache.lookup("a", "slow", 80);
+    assert.equal(r.via, "miss");
+    assert.deepEqual(gets, ["error"]);
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("a failed GET is not remembered: the next lookup tries again", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source);
+    source.getImpl = () => Promise.reject(new Error("forbidden"));
+    assert.equal((await cache.lookup("a", "x", 30)).via, "miss");
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    source.getImpl = undefined;
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x" });
+    assert.equal((await cache.lookup("a", "x", 1000)).via, "get");
+    assert.deepEqual(gets, ["error", "found"]);
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("does not let a stale GET answer resurrect an account the watch deleted meanwhile", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    let release: (v: ServiceAccountRecord | undefined) => void = () => undefined;
+    source.getImpl = () => new Promise((r) => (release = r));
+    const pending = cache.lookup("a", "flip", 50);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    source.apply("a", "flip");
+    source.remove("a", "flip");
+    release({ namespace: "a", name: "flip", annotations: { [ROLE]: "arn:aws:iam::111122223333:role/old" } });
+    const r = await pending;
+    assert.equal(r.via, "watch", "the ADDED event answered the waiter");
+    await until(() => cache.pendingCount() === 0, "settled");
+    assert.equal(cache.peek("a", "flip"), undefined, "the GET answer did not re-add it");
+    await cache.stop();
+  });
+
+  it("answers waiters from a relist too", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.getImpl = () => Promise.resolve(undefined);
+    const pending = cache.lookup("a", "relisted", 1000);
+    source.put("a", "relisted", { [ROLE]: "arn:aws:iam::111122223333:role/r" });
+    source.emit({ type: "ERROR", code: 410, message: "gone" });
+    const r = await pending;
+    assert.equal(r.via, "watch");
+    assert.equal(r.annotations?.[ROLE], "arn:aws:iam::111122223333:role/r");
+    await cache.stop();
+  });
+
+  it("with a namespace restriction, does not wait for accounts elsewhere", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { namespace: "team-a" });
+    assert.deepEqual(await cache.lookup("team-b", "x", 1000), {
+      annotations: undefined,
+      via: "out-of-scope",
+    });
+    assert.deepEqual(source.getCalls, []);
+    await cache.stop();
+  });
+
+  it("stop() releases every waiter at once", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    const pending = cache.lookup("a", "x", 10_000);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    await cache.stop();
+    assert.equal((await pending).via, "miss");
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+  });
+});
