@@ -1,0 +1,18 @@
+/** The webhook's pod mutation: pure functions, no I/O. */
+export * from "./config.js";
+export { mutatePod, planPodPatch, podPatch, readPod, ENV } from "./mutate.js";
+export type { ContainerView, MutationMode, MutationResult, PodPatchPlan, PodView } from "./mutate.js";
+export { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
+export {
+  containerCredentialsSettings,
+  defaultServiceAccountSettings,
+  parseContainerCredentialsIdentities,
+  roleArnWarning,
+  serviceAccountSettings,
+} from "./service-account.js";
+export type {
+  ComposeRoleArn,
+  ContainerCredentialsSettings,
+  ServiceAccountOptions,
+  ServiceAccountSettings,
+} from "./service-account.js";

@@ -1,0 +1,306 @@
+/**
+ * The pod mutation, pure: a Pod, the settings of its service account and the webhook's config in;
+ * a JSON Patch of targeted `add` operations and the patched Pod out. Behaviour follows the
+ * pod-identity webhook it replaces (same env vars, volume, mount, label, annotations and
+ * precedence), except that it patches only what is missing: a pod that already has everything gets
+ * an empty patch, and a container with a different volume at the token's mount path gets no mount.
+ */
+import { IrsaError } from "../errors.js";
+import {
+  ANNOTATIONS,
+  DEFAULT_MIN_TOKEN_EXPIRATION,
+  DEFAULT_TOKEN_EXPIRATION,
+  POD_IDENTITY_LABEL,
+  POD_IDENTITY_LABEL_VALUE,
+  WEB_IDENTITY_TOKEN_PATH,
+  WEB_IDENTITY_VOLUME_NAME,
+  atLeastMinExpiration,
+  type WebhookConfig,
+} from "./config.js";
+import { goCsvFirstRecord, goJoinPath, parseGoInt64 } from "./goparse.js";
+import { Fields, isObject, typeName, type JsonObject } from "./json.js";
+import { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
+import type { ServiceAccountSettings } from "./service-account.js";
+
+export const ENV = {
+  roleArn: "AWS_ROLE_ARN",
+  webIdentityTokenFile: "AWS_WEB_IDENTITY_TOKEN_FILE",
+  containerCredentialsFullUri: "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  containerAuthorizationTokenFile: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  region: "AWS_REGION",
+  defaultRegion: "AWS_DEFAULT_REGION",
+  stsRegionalEndpoints: "AWS_STS_REGIONAL_ENDPOINTS",
+} as const;
+
+export type MutationMode = "none" | "web-identity" | "container-credentials";
+
+/** What the mutation injects for one pod, resolved from the settings, the config and the pod. */
+export interface PodPatchPlan {
+  readonly mode: Exclude<MutationMode, "none">;
+  readonly volumeName: string;
+  readonly mountPath: string;
+  readonly tokenPath: string;
+  readonly audience: string;
+  readonly tokenExpiration: number;
+  readonly useRegionalSts: boolean;
+  readonly region: string;
+  /** The token file as containers see it (a C:\ path on Windows pods). */
+  readonly tokenFile: string;
+  /** Env vars of the mode, in the order they are added. */
+  readonly credentialEnv: readonly { readonly name: string; readonly value: string }[];
+  readonly skipContainers: ReadonlySet<string>;
+  readonly windows: boolean;
+}
+
+export interface MutationResult {
+  readonly mode: MutationMode;
+  /** Empty when the pod already has everything (or is not for this webhook). */
+  readonly patch: PatchOperation[];
+  /** A copy of the input pod with `patch` applied. */
+  readonly pod: JsonObject;
+  readonly plan: PodPatchPlan | undefined;
+}
+
+const fields = new Fields(
+  (path, problem) =>
+    new IrsaError(
+      "POD_INVALID",
+      `invalid pod: ${path}: ${problem}`,
+      "give a v1 Pod object as kube-apiserver sends it",
+    ),
+);
+
+export interface ContainerView {
+  readonly name: string;
+  /** Env var names; undefined when `env` is absent or null. */
+  readonly env: readonly string[] | undefined;
+  /** undefined when `volumeMounts` is absent or null. */
+  readonly mounts: readonly { readonly name: string; readonly mountPath: string | undefined }[] | undefined;
+}
+
+export interface PodView {
+  readonly hasMetadata: boolean;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Volume names; undefined when `volumes` is absent or null. */
+  readonly volumes: readonly string[] | undefined;
+  readonly containers: readonly ContainerView[];
+  readonly initContainers: readonly ContainerView[];
+}
+
+function readContainers(spec: JsonObject, key: string): ContainerView[] {
+  const list = fields.optArray(spec, key, "spec") ?? [];
+  return list.map((_, i) => {
+    const path = `spec.${key}[${i}]`;
+    const c = fields.element(list, i, `spec.${key}`);
+    const name = fields.reqString(c, "name", path);
+    const envList = fields.optArray(c, "env", path);
+    const env = envList?.map((_e, j) => {
+      const entry = fields.element(envList, j, `${path}.env`);
+      return fields.reqString(entry, "name", `${path}.env[${j}]`);
+    });
+    const mountList = fields.optArray(c, "volumeMounts", path);
+    const mounts = mountList?.map((_m, j) => {
+      const mount = fields.element(mountList, j, `${path}.volumeMounts`);
+      const mpath = `${path}.volumeMounts[${j}]`;
+      return {
+        name: fields.reqString(mount, "name", mpath),
+        mountPath: fields.optString(mount, "mountPath", mpath),
+      };
+    });
+    return { name, env, mounts };
+  });
+}
+
+/** Checks the parts of the pod the mutation reads or writes, naming the first bad field. */
+export function readPod(pod: unknown): PodView {
+  if (!isObject(pod)) throw fields.fail("(root)", `expected an object, got ${typeName(pod)}`);
+  const kind = fields.optString(pod, "kind", "");
+  if (kind !== undefined && kind !== "Pod")
+    throw fields.fail("kind", `expected Pod, got ${JSON.stringify(kind)}`);
+  const metadata = fields.optObject(pod, "metadata", "");
+  const spec = fields.optObject(pod, "spec", "");
+  if (spec === undefined) throw fields.fail("spec", "required object is missing");
+  const volumeList = fields.optArray(spec, "volumes", "spec");
+  return {
+    hasMetadata: metadata !== undefined,
+    annotations: (metadata && fields.optStringMap(metadata, "annotations", "metadata")) ?? {},
+    labels: metadata && fields.optStringMap(metadata, "labels", "metadata"),
+    nodeSelector: fields.optStringMap(spec, "nodeSelector", "spec") ?? {},
+    volumes: volumeList?.map((_, i) =>
+      fields.reqString(fields.element(volumeList, i, "spec.volumes"), "name", `spec.volumes[${i}]`),
+    ),
+    containers: readContainers(spec, "containers"),
+    initContainers: readContainers(spec, "initContainers"),
+  };
+}
+
+function annotation(pod: PodView, config: WebhookConfig, name: string): string | undefined {
+  const key = `${config.annotationPrefix}/${name}`;
+  return Object.hasOwn(pod.annotations, key) ? pod.annotations[key] : undefined;
+}
+
+/** `<prefix>/skip-containers`: the first CSV record; unparseable skips none, as upstream. */
+function skipContainers(pod: PodView, config: WebhookConfig): ReadonlySet<string> {
+  const value = annotation(pod, config, ANNOTATIONS.skipContainers);
+  return new Set(value === undefined ? [] : (goCsvFirstRecord(value) ?? []));
+}
+
+/** Pod annotation `<prefix>/token-expiration` overrides the account's, when it parses. */
+function podTokenExpiration(pod: PodView, config: WebhookConfig, fromAccount: number): number {
+  const value = annotation(pod, config, ANNOTATIONS.tokenExpiration);
+  const parsed = value === undefined ? undefined : parseGoInt64(value);
+  return parsed === undefined ? atLeastMinExpiration(fromAccount) : atLeastMinExpiration(parsed);
+}
+
+function jittered(seconds: number, config: WebhookConfig): number {
+  if (seconds !== DEFAULT_TOKEN_EXPIRATION) return seconds;
+  const bound = DEFAULT_TOKEN_EXPIRATION - DEFAULT_MIN_TOKEN_EXPIRATION + 1;
+  const j = Math.floor(config.jitter(bound));
+  return DEFAULT_MIN_TOKEN_EXPIRATION + Math.min(bound - 1, Math.max(0, Number.isFinite(j) ? j : 0));
+}
+
+/** Decides the mode and what to inject; undefined when the pod is not for this webhook. */
+export function planPodPatch(
+  pod: PodView,
+  sa: ServiceAccountSettings,
+  config: WebhookConfig,
+): PodPatchPlan | undefined {
+  const cc = sa.containerCredentials;
+  if (cc === undefined && sa.roleArn === "") return undefined;
+  const windows =
+    pod.nodeSelector["kubernetes.io/os"] === "windows" ||
+    pod.nodeSelector["beta.kubernetes.io/os"] === "windows";
+  const common = {
+    useRegionalSts: sa.useRegionalSts,
+    region: config.awsDefaultRegion,
+    skipContainers: skipContainers(pod, config),
+    windows,
+  };
+  const tokenFileFor = (mountPath: string, tokenPath: string): string => {
+    const unix = goJoinPath(mountPath, tokenPath);
+    return windows ? `C:${unix.replace(/\//g, "\\")}` : unix;
+  };
+  // Container credentials take precedence over a role ARN.
+  if (cc !== undefined) {
+    const tokenFile = tokenFileFor(cc.mountPath, cc.tokenPath);
+    return {
+      ...common,
+      mode: "container-credentials",
+      volumeName: cc.volumeName,
+      mountPath: cc.mountPath,
+      tokenPath: cc.tokenPath,
+      audience: cc.audience,
+      tokenExpiration: jittered(podTokenExpiration(pod, config, sa.tokenExpiration), config),
+      tokenFile,
+      credentialEnv: [
+        { name: ENV.containerCredentialsFullUri, value: cc.fullUri },
+        { name: ENV.containerAuthorizationTokenFile, value: tokenFile },
+      ],
+    };
+  }
+  const tokenFile = tokenFileFor(config.tokenMountPath, WEB_IDENTITY_TOKEN_PATH);
+  return {
+    ...common,
+    mode: "web-identity",
+    volumeName: WEB_IDENTITY_VOLUME_NAME,
+    mountPath: config.tokenMountPath,
+    tokenPath: WEB_IDENTITY_TOKEN_PATH,
+    audience: sa.audience,
+    tokenExpiration: podTokenExpiration(pod, config, sa.tokenExpiration),
+    tokenFile,
+    credentialEnv: [
+      { name: ENV.roleArn, value: sa.roleArn },
+      { name: ENV.webIdentityTokenFile, value: tokenFile },
+    ],
+  };
+}
+
+/** The env entries a container lacks, in upstream's order; a group already partly present is left alone. */
+function missingEnv(env: readonly string[], plan: PodPatchPlan): { name: string; value: string }[] {
+  const has = new Set(env);
+  const out: { name: string; value: string }[] = [];
+  if (plan.useRegionalSts && !has.has(ENV.stsRegionalEndpoints)) {
+    out.push({ name: ENV.stsRegionalEndpoints, value: "regional" });
+  }
+  if (plan.region !== "" && !has.has(ENV.region) && !has.has(ENV.defaultRegion)) {
+    out.push({ name: ENV.defaultRegion, value: plan.region }, { name: ENV.region, value: plan.region });
+  }
+  if (!plan.credentialEnv.some((e) => has.has(e.name)))
+    out.push(...plan.credentialEnv.map((e) => ({ ...e })));
+  return out;
+}
+
+function containerOps(c: ContainerView, base: string, plan: PodPatchPlan): PatchOperation[] {
+  if (plan.skipContainers.has(c.name)) return [];
+  const ops: PatchOperation[] = [];
+  const env = missingEnv(c.env ?? [], plan);
+  if (env.length > 0) {
+    if (c.env === undefined) ops.push({ op: "add", path: `${base}/env`, value: env });
+    else for (const e of env) ops.push({ op: "add", path: `${base}/env/-`, value: e });
+  }
+  const mounts = c.mounts ?? [];
+  // A mount of the volume is kept whatever its path (as upstream). A different volume already
+  // mounted at the token's path is kept too: a second mount there would make the pod invalid.
+  if (!mounts.some((m) => m.name === plan.volumeName || m.mountPath === plan.mountPath)) {
+    const mount = { name: plan.volumeName, readOnly: true, mountPath: plan.mountPath };
+    if (c.mounts === undefined) ops.push({ op: "add", path: `${base}/volumeMounts`, value: [mount] });
+    else ops.push({ op: "add", path: `${base}/volumeMounts/-`, value: mount });
+  }
+  return ops;
+}
+
+/** The JSON Patch that gives `pod` what `plan` injects, and nothing it already has. */
+export function podPatch(pod: PodView, plan: PodPatchPlan): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  if (plan.mode === "container-credentials") {
+    const label = { [POD_IDENTITY_LABEL]: POD_IDENTITY_LABEL_VALUE };
+    if (!pod.hasMetadata) ops.push({ op: "add", path: "/metadata", value: { labels: label } });
+    else if (pod.labels === undefined) ops.push({ op: "add", path: "/metadata/labels", value: label });
+    else if (pod.labels[POD_IDENTITY_LABEL] !== POD_IDENTITY_LABEL_VALUE) {
+      ops.push({
+        op: "add",
+        path: `/metadata/labels/${escapePointerToken(POD_IDENTITY_LABEL)}`,
+        value: POD_IDENTITY_LABEL_VALUE,
+      });
+    }
+  }
+  if (!(pod.volumes ?? []).includes(plan.volumeName)) {
+    const volume = {
+      name: plan.volumeName,
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: plan.audience,
+              expirationSeconds: plan.tokenExpiration,
+              path: plan.tokenPath,
+            },
+          },
+        ],
+      },
+    };
+    // First in the list, as upstream puts it.
+    if (pod.volumes === undefined) ops.push({ op: "add", path: "/spec/volumes", value: [volume] });
+    else ops.push({ op: "add", path: "/spec/volumes/0", value: volume });
+  }
+  pod.containers.forEach((c, i) => ops.push(...containerOps(c, `/spec/containers/${i}`, plan)));
+  pod.initContainers.forEach((c, i) => ops.push(...containerOps(c, `/spec/initContainers/${i}`, plan)));
+  return ops;
+}
+
+/**
+ * Mutates a pod for its service account: web identity (IRSA) when the account has a role ARN,
+ * container credentials (EKS Pod Identity) when it is listed for them (that mode wins), otherwise
+ * nothing. Throws IrsaError POD_INVALID, naming the field, when the pod is malformed.
+ */
+export function mutatePod(pod: unknown, sa: ServiceAccountSettings, config: WebhookConfig): MutationResult {
+  const view = readPod(pod);
+  const copy = structuredClone(pod) as JsonObject;
+  const plan = planPodPatch(view, sa, config);
+  if (plan === undefined) return { mode: "none", patch: [], pod: copy, plan };
+  const patch = podPatch(view, plan);
+  applyAddOperations(copy, patch);
+  return { mode: plan.mode, patch, pod: copy, plan };
+}

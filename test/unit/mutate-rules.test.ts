@@ -1,0 +1,910 @@
+/** One table per rule of the pod mutation, plus the Go-compatible parsers it relies on. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { IrsaError } from "../../src/core/errors.js";
+import {
+  DEFAULT_WEBHOOK_CONFIG,
+  applyAddOperations,
+  defaultServiceAccountSettings,
+  escapePointerToken,
+  mutatePod,
+  parseContainerCredentialsIdentities,
+  roleArnWarning,
+  serviceAccountSettings,
+  webhookConfig,
+  type MutationResult,
+  type PatchOperation,
+  type ServiceAccountOptions,
+  type WebhookConfig,
+} from "../../src/core/mutate/index.js";
+import {
+  goCleanPath,
+  goCsvFirstRecord,
+  goJoinPath,
+  parseGoBool,
+  parseGoInt64,
+} from "../../src/core/mutate/goparse.js";
+
+type Json = Record<string, unknown>;
+interface Env {
+  name: string;
+  value?: string;
+}
+
+const ARN = "arn:aws:iam::111122223333:role/s3-reader";
+const TOKEN_FILE = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+const MOUNT = {
+  name: "aws-iam-token",
+  readOnly: true,
+  mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+};
+
+function pod(spec: Json = {}, metadata: Json = {}): Json {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "p", ...metadata },
+    spec: { containers: [{ name: "app", image: "amazonlinux" }], serviceAccountName: "default", ...spec },
+  };
+}
+
+function sa(annotations: Record<string, string> = { "eks.amazonaws.com/role-arn": ARN }): Json {
+  return { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", annotations } };
+}
+
+function run(
+  p: Json,
+  opts: { sa?: Json; config?: Partial<WebhookConfig>; options?: ServiceAccountOptions } = {},
+): MutationResult {
+  const config = webhookConfig({ jitter: () => 0, ...opts.config });
+  return mutatePod(p, serviceAccountSettings(opts.sa ?? sa(), config, opts.options), config);
+}
+
+function containers(r: MutationResult, key = "containers"): Json[] {
+  return (r.pod.spec as Json)[key] as Json[];
+}
+
+function envOf(r: MutationResult, i = 0, key = "containers"): Env[] {
+  return (containers(r, key)[i]?.env as Env[] | undefined) ?? [];
+}
+
+function envNames(r: MutationResult, i = 0, key = "containers"): string[] {
+  return envOf(r, i, key).map((e) => e.name);
+}
+
+function volumeSource(r: MutationResult, name = "aws-iam-token"): Json | undefined {
+  const vols = ((r.pod.spec as Json).volumes as Json[] | undefined) ?? [];
+  const v = vols.find((x) => x.name === name) as
+    { projected: { sources: { serviceAccountToken: Json }[] } } | undefined;
+  return v?.projected.sources[0]?.serviceAccountToken;
+}
+
+function expiration(r: MutationResult, name?: string): unknown {
+  return volumeSource(r, name)?.expirationSeconds;
+}
+
+describe("web-identity mode", () => {
+  it("injects the volume, the mount and AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE", () => {
+    const r = run(pod());
+    assert.equal(r.mode, "web-identity");
+    assert.deepEqual(r.patch, [
+      {
+        op: "add",
+        path: "/spec/volumes",
+        value: [
+          {
+            name: "aws-iam-token",
+            projected: {
+              sources: [
+                {
+                  serviceAccountToken: {
+                    audience: "sts.amazonaws.com",
+                    expirationSeconds: 86400,
+                    path: "token",
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+      {
+        op: "add",
+        path: "/spec/containers/0/env",
+        value: [
+          { name: "AWS_ROLE_ARN", value: ARN },
+          { name: "AWS_WEB_IDENTITY_TOKEN_FILE", value: TOKEN_FILE },
+        ],
+      },
+      { op: "add", path: "/spec/containers/0/volumeMounts", value: [MOUNT] },
+    ]);
+  });
+
+  it("appends to existing env, mounts and volumes with one op each, the volume first", () => {
+    const r = run(
+      pod({
+        containers: [
+          {
+            name: "app",
+            env: [{ name: "A", value: "1" }],
+            volumeMounts: [{ name: "data", mountPath: "/data" }],
+          },
+        ],
+        volumes: [{ name: "data", emptyDir: {} }],
+      }),
+    );
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      [
+        "/spec/volumes/0",
+        "/spec/containers/0/env/-",
+        "/spec/containers/0/env/-",
+        "/spec/containers/0/volumeMounts/-",
+      ],
+    );
+    assert.deepEqual(
+      ((r.pod.spec as Json).volumes as Json[]).map((v) => v.name),
+      ["aws-iam-token", "data"],
+    );
+    assert.deepEqual(envNames(r), ["A", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]);
+  });
+
+  it("puts the volume at /spec/volumes/0 when volumes is an empty list", () => {
+    assert.equal(run(pod({ volumes: [] })).patch[0]?.path, "/spec/volumes/0");
+  });
+
+  it("treats null env, volumeMounts and volumes as absent", () => {
+    const r = run(pod({ containers: [{ name: "app", env: null, volumeMounts: null }], volumes: null }));
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/volumes", "/spec/containers/0/env", "/spec/containers/0/volumeMounts"],
+    );
+  });
+
+  it("leaves a pod alone when the service account has no role ARN", () => {
+    const p = pod();
+    for (const account of [sa({}), sa({ "eks.amazonaws.com/role-arn": "" })]) {
+      const r = run(p, { sa: account });
+      assert.equal(r.mode, "none");
+      assert.deepEqual(r.patch, []);
+      assert.deepEqual(r.pod, p);
+      assert.notEqual(r.pod, p, "a copy, not the input");
+    }
+  });
+
+  it("does not modify its input", () => {
+    const p = pod();
+    const before = structuredClone(p);
+    run(p);
+    assert.deepEqual(p, before);
+  });
+
+  it("mutates init containers, native sidecars included, and keeps their fields", () => {
+    const r = run(
+      pod({
+        initContainers: [
+          { name: "init", image: "busybox" },
+          {
+            name: "sidecar",
+            image: "envoy",
+            restartPolicy: "Always",
+            startupProbe: { grpc: { port: 9901 } },
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(envNames(r, 0, "initContainers"), ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]);
+    const sidecar = containers(r, "initContainers")[1] ?? {};
+    assert.equal(sidecar.restartPolicy, "Always");
+    assert.deepEqual(sidecar.startupProbe, { grpc: { port: 9901 } });
+    assert.deepEqual(sidecar.volumeMounts, [MOUNT]);
+  });
+
+  it("uses the service account's audience annotation, else --token-audience", () => {
+    assert.equal(volumeSource(run(pod()))?.audience, "sts.amazonaws.com");
+    assert.equal(volumeSource(run(pod(), { config: { tokenAudience: "example" } }))?.audience, "example");
+    const annotated = sa({ "eks.amazonaws.com/role-arn": ARN, "eks.amazonaws.com/audience": "custom" });
+    assert.equal(
+      volumeSource(run(pod(), { sa: annotated, config: { tokenAudience: "example" } }))?.audience,
+      "custom",
+    );
+  });
+
+  it("mounts at --token-mount-path and joins the token file as Go's filepath.Join", () => {
+    const r = run(pod(), { config: { tokenMountPath: "/custom/dir/" } });
+    assert.deepEqual(containers(r)[0]?.volumeMounts, [
+      { name: "aws-iam-token", readOnly: true, mountPath: "/custom/dir/" },
+    ]);
+    assert.equal(envOf(r)[1]?.value, "/custom/dir/token");
+  });
+
+  it("composes a role ARN from a bare role name when asked", () => {
+    const account = sa({ "eks.amazonaws.com/role-arn": "path/my-role" });
+    const options = { composeRoleArn: { partition: "aws-cn", accountId: "111122223333" } };
+    assert.equal(
+      envOf(run(pod(), { sa: account, options }))[0]?.value,
+      "arn:aws-cn:iam::111122223333:role/path/my-role",
+    );
+    assert.equal(envOf(run(pod(), { sa: sa(), options }))[0]?.value, ARN, "full ARNs are kept");
+    assert.equal(envOf(run(pod(), { sa: account }))[0]?.value, "path/my-role", "off by default");
+  });
+
+  it("warns about role ARNs that do not look like one", () => {
+    assert.equal(roleArnWarning(ARN), undefined);
+    assert.equal(roleArnWarning("arn:aws-us-gov:iam::111122223333:role/a/b@c"), undefined);
+    assert.match(roleArnWarning("my-role") ?? "", /not of the form/);
+    assert.match(roleArnWarning("arn:aws:iam::1111:role/x") ?? "", /not of the form/);
+  });
+});
+
+describe("token expiration", () => {
+  const withSa = (value: string): Json =>
+    sa({ "eks.amazonaws.com/role-arn": ARN, "eks.amazonaws.com/token-expiration": value });
+  const withPod = (value: string): Json =>
+    pod({}, { annotations: { "eks.amazonaws.com/token-expiration": value } });
+  const cases: [string, Json, Json, Partial<WebhookConfig>, number][] = [
+    ["default is 86400, not jittered in web-identity mode", pod(), sa(), {}, 86400],
+    ["--token-expiration", pod(), sa(), { tokenExpiration: 7200 }, 7200],
+    ["--token-expiration below 600 is raised to 600", pod(), sa(), { tokenExpiration: 60 }, 600],
+    ["service account annotation overrides the flag", pod(), withSa("3600"), { tokenExpiration: 7200 }, 3600],
+    ["service account annotation below 600 is raised", pod(), withSa("599"), {}, 600],
+    ["negative annotation is raised to 600", pod(), withSa("-5"), {}, 600],
+    ["unparseable annotation falls back to the flag", pod(), withSa("1h"), { tokenExpiration: 7200 }, 7200],
+    ["annotation with spaces is not an integer", pod(), withSa(" 3600"), {}, 86400],
+    ["signed annotation parses as Go does", pod(), withSa("+4000"), {}, 4000],
+    ["pod annotation overrides the service account", withPod("1800"), withSa("3600"), {}, 1800],
+    ["pod annotation below 600 is raised", withPod("10"), withSa("3600"), {}, 600],
+    ["unparseable pod annotation keeps the account's", withPod("soon"), withSa("3600"), {}, 3600],
+    ["values above 86400 are kept (kube-apiserver caps them)", withPod("172800"), sa(), {}, 172800],
+  ];
+  for (const [name, p, account, config, want] of cases) {
+    it(name, () => {
+      assert.equal(expiration(run(p, { sa: account, config })), want);
+    });
+  }
+
+  it("in container-credentials mode jitters exactly 86400 into [79200, 86400]", () => {
+    const cc = { options: { containerCredentials: true } };
+    const vol = "eks-pod-identity-token";
+    const bounds: number[] = [];
+    const jitter = (bound: number): number => {
+      bounds.push(bound);
+      return 123;
+    };
+    assert.equal(expiration(run(pod(), { ...cc, config: { jitter } }), vol), 79323);
+    assert.deepEqual(bounds, [7201]);
+    assert.equal(expiration(run(pod(), { ...cc, config: { jitter: () => 0 } }), vol), 79200);
+    assert.equal(expiration(run(pod(), { ...cc, config: { jitter: () => 7200 } }), vol), 86400);
+    assert.equal(expiration(run(pod(), { ...cc, config: { jitter: () => 1e9 } }), vol), 86400, "clamped");
+    assert.equal(expiration(run(withPod("86400"), cc), vol), 79200, "whatever set 86400, as upstream");
+    assert.equal(expiration(run(withPod("3600"), cc), vol), 3600);
+    assert.equal(expiration(run(pod(), { ...cc, sa: withSa("10000") }), vol), 10000);
+  });
+});
+
+describe("skip-containers", () => {
+  const twoContainers = (annotation: string): Json =>
+    pod(
+      {
+        initContainers: [{ name: "init" }],
+        containers: [{ name: "app" }, { name: "sidecar" }, { name: " sidecar" }],
+      },
+      { annotations: { "eks.amazonaws.com/skip-containers": annotation } },
+    );
+  const mutated = (r: MutationResult): string[] =>
+    [...containers(r, "initContainers"), ...containers(r)]
+      .filter((c) => c.env !== undefined)
+      .map((c) => String(c.name));
+  const cases: [string, string, string[]][] = [
+    ["one name", "sidecar", ["init", "app", " sidecar"]],
+    ["a list, init containers included", "init,sidecar", ["app", " sidecar"]],
+    ["spaces are part of names (Go csv)", "init, sidecar", ["app", "sidecar"]],
+    ["quoted names", '"app","init"', ["sidecar", " sidecar"]],
+    ["only the first line counts", "app\nsidecar", ["init", "sidecar", " sidecar"]],
+    [
+      "a bare quote makes it unparseable: nothing skipped",
+      'app,si"de',
+      ["init", "app", "sidecar", " sidecar"],
+    ],
+    ["empty: nothing skipped", "", ["init", "app", "sidecar", " sidecar"]],
+  ];
+  for (const [name, annotation, want] of cases) {
+    it(name, () => {
+      assert.deepEqual(mutated(run(twoContainers(annotation))), want);
+    });
+  }
+
+  it("still adds the volume when every container is skipped", () => {
+    const r = run(pod({}, { annotations: { "eks.amazonaws.com/skip-containers": "app" } }));
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/volumes"],
+    );
+  });
+
+  it("reads the annotation under --annotation-prefix", () => {
+    const p = pod({}, { annotations: { "example.com/skip-containers": "app" } });
+    const r = run(p, {
+      sa: sa({ "example.com/role-arn": ARN }),
+      config: { annotationPrefix: "example.com" },
+    });
+    assert.deepEqual(envNames(r), []);
+  });
+});
+
+describe("env already present", () => {
+  const withEnv = (env: Env[]): Json => pod({ containers: [{ name: "app", env }] });
+  const flags = { awsDefaultRegion: "eu-west-1", stsRegionalEndpoint: true };
+  const cases: [string, Env[], string[]][] = [
+    [
+      "nothing present: all, in upstream's order",
+      [],
+      [
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+      ],
+    ],
+    [
+      "AWS_ROLE_ARN present: neither web-identity var is added",
+      [{ name: "AWS_ROLE_ARN", value: "mine" }],
+      ["AWS_ROLE_ARN", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION"],
+    ],
+    [
+      "AWS_WEB_IDENTITY_TOKEN_FILE present: neither web-identity var is added",
+      [{ name: "AWS_WEB_IDENTITY_TOKEN_FILE", value: "/mine" }],
+      ["AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION"],
+    ],
+    [
+      "AWS_REGION present: no region var is added",
+      [{ name: "AWS_REGION", value: "paris" }],
+      ["AWS_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"],
+    ],
+    [
+      "AWS_DEFAULT_REGION present: no region var is added",
+      [{ name: "AWS_DEFAULT_REGION", value: "paris" }],
+      ["AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"],
+    ],
+    [
+      "AWS_STS_REGIONAL_ENDPOINTS present: kept",
+      [{ name: "AWS_STS_REGIONAL_ENDPOINTS", value: "legacy" }],
+      [
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+      ],
+    ],
+  ];
+  for (const [name, env, want] of cases) {
+    it(name, () => {
+      const r = run(withEnv(env), { config: flags });
+      assert.deepEqual(envNames(r), want);
+      assert.deepEqual(envOf(r).slice(0, env.length), env, "existing entries are untouched");
+    });
+  }
+
+  it("still mounts the token in a container that has every env var (unlike upstream)", () => {
+    const env = [
+      { name: "AWS_ROLE_ARN", value: ARN },
+      { name: "AWS_REGION", value: "x" },
+      { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
+    ];
+    const r = run(withEnv(env));
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/volumes", "/spec/containers/0/volumeMounts"],
+    );
+  });
+});
+
+describe("volume and mount already present", () => {
+  it("keeps a volume of the same name, whatever its source, and still injects env and mount", () => {
+    const r = run(pod({ volumes: [{ name: "aws-iam-token", hostPath: { path: "/x" } }] }));
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/containers/0/env", "/spec/containers/0/volumeMounts"],
+    );
+  });
+
+  it("keeps a mount of the volume, whatever its path", () => {
+    const p = pod({
+      containers: [{ name: "app", volumeMounts: [{ name: "aws-iam-token", mountPath: "/elsewhere" }] }],
+    });
+    const r = run(p);
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/volumes", "/spec/containers/0/env"],
+    );
+    assert.equal(envOf(r)[1]?.value, TOKEN_FILE, "the env points at the configured path, as upstream");
+  });
+
+  it("adds no second mount at a path another volume already uses (the pod would be invalid)", () => {
+    const p = pod({
+      containers: [{ name: "app", volumeMounts: [{ name: "mine", mountPath: MOUNT.mountPath }] }],
+    });
+    assert.deepEqual(
+      run(p).patch.map((o) => o.path),
+      ["/spec/volumes", "/spec/containers/0/env"],
+    );
+  });
+
+  it("patches nothing the second time", () => {
+    const first = run(pod({ initContainers: [{ name: "i" }] }), { config: { awsDefaultRegion: "x" } });
+    assert.deepEqual(run(first.pod, { config: { awsDefaultRegion: "x" } }).patch, []);
+  });
+});
+
+describe("region and regional STS", () => {
+  it("adds no region vars without --aws-default-region", () => {
+    assert.deepEqual(envNames(run(pod())), ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"]);
+  });
+
+  it("adds AWS_DEFAULT_REGION then AWS_REGION with --aws-default-region", () => {
+    const env = envOf(run(pod(), { config: { awsDefaultRegion: "cn-north-1" } }));
+    assert.deepEqual(env.slice(0, 2), [
+      { name: "AWS_DEFAULT_REGION", value: "cn-north-1" },
+      { name: "AWS_REGION", value: "cn-north-1" },
+    ]);
+  });
+
+  const sts = (value?: string): Json =>
+    sa({
+      "eks.amazonaws.com/role-arn": ARN,
+      ...(value !== undefined && { "eks.amazonaws.com/sts-regional-endpoints": value }),
+    });
+  const cases: [string | undefined, boolean, boolean][] = [
+    [undefined, false, false],
+    [undefined, true, true],
+    ["true", false, true],
+    ["True", false, true],
+    ["1", false, true],
+    ["t", false, true],
+    ["false", true, false],
+    ["F", true, false],
+    ["0", true, false],
+    ["yes", true, true],
+    ["yes", false, false],
+    ["", true, true],
+  ];
+  for (const [annotation, flag, want] of cases) {
+    it(`annotation ${JSON.stringify(annotation)} with --sts-regional-endpoint=${flag}: ${want ? "" : "no "}STS var`, () => {
+      const names = envNames(run(pod(), { sa: sts(annotation), config: { stsRegionalEndpoint: flag } }));
+      assert.equal(names.includes("AWS_STS_REGIONAL_ENDPOINTS"), want);
+    });
+  }
+});
+
+describe("windows pods", () => {
+  const cases: [Record<string, string>, boolean][] = [
+    [{ "kubernetes.io/os": "windows" }, true],
+    [{ "beta.kubernetes.io/os": "windows" }, true],
+    [{ "kubernetes.io/os": "linux", "beta.kubernetes.io/os": "windows" }, true],
+    [{ "kubernetes.io/os": "Windows" }, false],
+    [{ "kubernetes.io/os": "linux" }, false],
+    [{}, false],
+  ];
+  for (const [nodeSelector, windows] of cases) {
+    it(`${JSON.stringify(nodeSelector)}: ${windows ? "C:\\ token path" : "unix token path"}`, () => {
+      const r = run(pod({ nodeSelector }));
+      const want = windows ? "C:\\var\\run\\secrets\\eks.amazonaws.com\\serviceaccount\\token" : TOKEN_FILE;
+      assert.equal(envOf(r)[1]?.value, want);
+      assert.deepEqual(containers(r)[0]?.volumeMounts, [MOUNT], "the mount path stays as given");
+    });
+  }
+
+  it("converts the container-credentials token path too", () => {
+    const r = run(pod({ nodeSelector: { "kubernetes.io/os": "windows" } }), {
+      options: { containerCredentials: true },
+    });
+    assert.equal(
+      envOf(r)[1]?.value,
+      "C:\\var\\run\\secrets\\pods.eks.amazonaws.com\\serviceaccount\\eks-pod-identity-token",
+    );
+  });
+});
+
+describe("--annotation-prefix", () => {
+  it("reads service account and pod annotations under the prefix only", () => {
+    const config = { annotationPrefix: "example.com" };
+    assert.equal(run(pod(), { config }).mode, "none", "eks.amazonaws.com/role-arn is not read");
+    const account = sa({
+      "example.com/role-arn": ARN,
+      "example.com/audience": "aud",
+      "example.com/token-expiration": "5000",
+      "example.com/sts-regional-endpoints": "true",
+    });
+    const p = pod(
+      {},
+      {
+        annotations: { "example.com/token-expiration": "4000", "eks.amazonaws.com/token-expiration": "3000" },
+      },
+    );
+    const r = run(p, { sa: account, config });
+    assert.equal(r.mode, "web-identity");
+    assert.deepEqual(volumeSource(r), { audience: "aud", expirationSeconds: 4000, path: "token" });
+    assert.ok(envNames(r).includes("AWS_STS_REGIONAL_ENDPOINTS"));
+  });
+});
+
+describe("container-credentials mode", () => {
+  const cc = { options: { containerCredentials: true } };
+  const CC_VOLUME = {
+    name: "eks-pod-identity-token",
+    projected: {
+      sources: [
+        {
+          serviceAccountToken: {
+            audience: "pods.eks.amazonaws.com",
+            expirationSeconds: 79200,
+            path: "eks-pod-identity-token",
+          },
+        },
+      ],
+    },
+  };
+
+  it("injects the label, its volume, mount and env, with the defaults", () => {
+    const r = run(pod(), cc);
+    assert.equal(r.mode, "container-credentials");
+    assert.deepEqual(r.patch, [
+      { op: "add", path: "/metadata/labels", value: { "eks.amazonaws.com/pod-identity": "enabled" } },
+      { op: "add", path: "/spec/volumes", value: [CC_VOLUME] },
+      {
+        op: "add",
+        path: "/spec/containers/0/env",
+        value: [
+          { name: "AWS_CONTAINER_CREDENTIALS_FULL_URI", value: "http://169.254.170.23/v1/credentials" },
+          {
+            name: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            value: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
+          },
+        ],
+      },
+      {
+        op: "add",
+        path: "/spec/containers/0/volumeMounts",
+        value: [
+          {
+            name: "eks-pod-identity-token",
+            readOnly: true,
+            mountPath: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount",
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("takes precedence over a role ARN", () => {
+    assert.deepEqual(envNames(run(pod(), cc)), [
+      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+      "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    ]);
+  });
+
+  it("works for a service account without annotations", () => {
+    assert.equal(run(pod(), { ...cc, sa: sa({}) }).mode, "container-credentials");
+  });
+
+  it("adds the label with an escaped pointer when labels exist, and not at all when already set", () => {
+    const labelled = run(pod({}, { labels: { app: "x" } }), cc);
+    assert.deepEqual(labelled.patch[0], {
+      op: "add",
+      path: "/metadata/labels/eks.amazonaws.com~1pod-identity",
+      value: "enabled",
+    });
+    assert.deepEqual((labelled.pod.metadata as Json).labels, {
+      app: "x",
+      "eks.amazonaws.com/pod-identity": "enabled",
+    });
+    const already = run(pod({}, { labels: { "eks.amazonaws.com/pod-identity": "enabled" } }), cc);
+    assert.ok(already.patch.every((o) => !o.path.startsWith("/metadata")));
+    const other = run(pod({}, { labels: { "eks.amazonaws.com/pod-identity": "disabled" } }), cc);
+    assert.equal(
+      (other.pod.metadata as { labels: Json }).labels["eks.amazonaws.com/pod-identity"],
+      "enabled",
+    );
+  });
+
+  it("keeps the label key whatever the annotation prefix", () => {
+    const r = run(pod(), { ...cc, config: { annotationPrefix: "example.com" } });
+    assert.deepEqual((r.pod.metadata as Json).labels, { "eks.amazonaws.com/pod-identity": "enabled" });
+  });
+
+  it("adds metadata when the pod has none", () => {
+    const p = pod();
+    delete p.metadata;
+    assert.deepEqual(run(p, cc).patch[0], {
+      op: "add",
+      path: "/metadata",
+      value: { labels: { "eks.amazonaws.com/pod-identity": "enabled" } },
+    });
+  });
+
+  it("uses the --container-credentials-* flags", () => {
+    const config: Partial<WebhookConfig> = {
+      containerCredentialsAudience: "aud",
+      containerCredentialsFullUri: "http://uri",
+      containerCredentialsTokenMountPath: "/mnt",
+      containerCredentialsTokenVolumeName: "vol",
+      containerCredentialsTokenPath: "tok",
+      awsDefaultRegion: "r",
+    };
+    const r = run(pod(), { ...cc, config });
+    assert.deepEqual(volumeSource(r, "vol"), { audience: "aud", expirationSeconds: 79200, path: "tok" });
+    assert.deepEqual(envOf(r), [
+      { name: "AWS_DEFAULT_REGION", value: "r" },
+      { name: "AWS_REGION", value: "r" },
+      { name: "AWS_CONTAINER_CREDENTIALS_FULL_URI", value: "http://uri" },
+      { name: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", value: "/mnt/tok" },
+    ]);
+    assert.deepEqual(containers(r)[0]?.volumeMounts, [{ name: "vol", readOnly: true, mountPath: "/mnt" }]);
+  });
+
+  it("honours the service account's sts-regional-endpoints and token-expiration", () => {
+    const account = sa({
+      "eks.amazonaws.com/sts-regional-endpoints": "true",
+      "eks.amazonaws.com/token-expiration": "10000",
+    });
+    const r = run(pod(), { ...cc, sa: account });
+    assert.deepEqual(envNames(r)[0], "AWS_STS_REGIONAL_ENDPOINTS");
+    assert.equal(expiration(r, "eks-pod-identity-token"), 10000);
+  });
+
+  it("leaves containers that already have a container-credentials var", () => {
+    const p = pod({
+      containers: [{ name: "app", env: [{ name: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", value: "/x" }] }],
+    });
+    assert.deepEqual(envNames(run(p, cc)), ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]);
+  });
+});
+
+describe("service account settings", () => {
+  it("defaults to the flags", () => {
+    const config = webhookConfig({ tokenAudience: "a", stsRegionalEndpoint: true, tokenExpiration: 5000 });
+    assert.deepEqual(serviceAccountSettings(sa({}), config), {
+      roleArn: "",
+      audience: "a",
+      useRegionalSts: true,
+      tokenExpiration: 5000,
+    });
+    assert.deepEqual(defaultServiceAccountSettings(config), serviceAccountSettings(sa({}), config));
+    assert.deepEqual(serviceAccountSettings({}, config), serviceAccountSettings(sa({}), config));
+  });
+
+  it("adds container-credentials settings when listed", () => {
+    const s = serviceAccountSettings(sa({}), DEFAULT_WEBHOOK_CONFIG, { containerCredentials: true });
+    assert.deepEqual(s.containerCredentials, {
+      audience: "pods.eks.amazonaws.com",
+      fullUri: "http://169.254.170.23/v1/credentials",
+      mountPath: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount",
+      volumeName: "eks-pod-identity-token",
+      tokenPath: "eks-pod-identity-token",
+    });
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ["not an object", "x", /\(root\): expected an object, got a string/],
+    ["another kind", { kind: "Pod" }, /kind: expected ServiceAccount/],
+    [
+      "annotations not an object",
+      { metadata: { annotations: [] } },
+      /metadata\.annotations: expected an object/,
+    ],
+    [
+      "an annotation that is not a string",
+      { metadata: { annotations: { "eks.amazonaws.com/token-expiration": 3600 } } },
+      /metadata\.annotations\["eks\.amazonaws\.com\/token-expiration"\]: expected a string, got a number/,
+    ],
+  ];
+  for (const [name, value, message] of bad) {
+    it(`rejects ${name}`, () => {
+      assert.throws(
+        () => serviceAccountSettings(value, DEFAULT_WEBHOOK_CONFIG),
+        (e: unknown) =>
+          e instanceof IrsaError && e.code === "SERVICE_ACCOUNT_INVALID" && message.test(e.message),
+      );
+    });
+  }
+
+  it("reads the container-credentials identities file", () => {
+    const ids = parseContainerCredentialsIdentities(
+      '{"identities":[{"namespace":"a","serviceAccount":"b"},{"namespace":"c","serviceAccount":"d","workloadIdentity":true}]}',
+      "f",
+    );
+    assert.deepEqual([...ids], ["a/b", "c/d"]);
+    assert.equal(parseContainerCredentialsIdentities("", "f").size, 0);
+    assert.equal(parseContainerCredentialsIdentities("{}", "f").size, 0);
+    for (const text of ["{", "[]", '{"identities":{}}', '{"identities":[{"namespace":1}]}']) {
+      assert.throws(
+        () => parseContainerCredentialsIdentities(text, "f"),
+        (e: unknown) =>
+          e instanceof IrsaError && e.code === "INPUT_INVALID" && e.message.includes("config f"),
+      );
+    }
+  });
+});
+
+describe("malformed pods", () => {
+  const base = (spec: Json): Json => ({ metadata: {}, spec });
+  const cases: [string, unknown, string][] = [
+    ["not an object", [], "(root): expected an object, got an array"],
+    ["null", null, "(root): expected an object, got null"],
+    ["another kind", { kind: "Deployment", spec: {} }, 'kind: expected Pod, got "Deployment"'],
+    ["no spec", { metadata: {} }, "spec: required object is missing"],
+    [
+      "containers not an array",
+      base({ containers: {} }),
+      "spec.containers: expected an array, got an object",
+    ],
+    [
+      "a container not an object",
+      base({ containers: ["app"] }),
+      "spec.containers[0]: expected an object, got a string",
+    ],
+    [
+      "a container without a name",
+      base({ containers: [{ image: "x" }] }),
+      "spec.containers[0].name: required string is missing",
+    ],
+    [
+      "env not an array",
+      base({ containers: [{ name: "a", env: "x" }] }),
+      "spec.containers[0].env: expected an array",
+    ],
+    [
+      "an env entry without a name",
+      base({ containers: [{ name: "a", env: [{ name: "A" }, { value: "x" }] }] }),
+      "spec.containers[0].env[1].name: required string is missing",
+    ],
+    [
+      "an env name that is not a string",
+      base({ initContainers: [{ name: "i", env: [{ name: 7 }] }], containers: [] }),
+      "spec.initContainers[0].env[0].name: expected a string, got a number",
+    ],
+    [
+      "a volume mount without a name",
+      base({ containers: [{ name: "a", volumeMounts: [{ mountPath: "/x" }] }] }),
+      "spec.containers[0].volumeMounts[0].name: required string is missing",
+    ],
+    [
+      "a volume mount path that is not a string",
+      base({ containers: [{ name: "a", volumeMounts: [{ name: "v", mountPath: 1 }] }] }),
+      "spec.containers[0].volumeMounts[0].mountPath: expected a string, got a number",
+    ],
+    [
+      "volumes not an array",
+      base({ containers: [], volumes: 3 }),
+      "spec.volumes: expected an array, got a number",
+    ],
+    [
+      "a volume without a name",
+      base({ containers: [], volumes: [{}] }),
+      "spec.volumes[0].name: required string is missing",
+    ],
+    [
+      "an annotation that is not a string",
+      { metadata: { annotations: { "eks.amazonaws.com/skip-containers": ["a"] } }, spec: { containers: [] } },
+      'metadata.annotations["eks.amazonaws.com/skip-containers"]: expected a string, got an array',
+    ],
+    [
+      "labels not an object",
+      { metadata: { labels: "x" }, spec: { containers: [] } },
+      "metadata.labels: expected an object, got a string",
+    ],
+    [
+      "a nodeSelector value that is not a string",
+      base({ containers: [], nodeSelector: { "kubernetes.io/os": true } }),
+      'spec.nodeSelector["kubernetes.io/os"]: expected a string, got a boolean',
+    ],
+  ];
+  for (const [name, value, message] of cases) {
+    it(`rejects ${name}, naming the field`, () => {
+      assert.throws(
+        () => mutatePod(value, serviceAccountSettings(sa(), DEFAULT_WEBHOOK_CONFIG), DEFAULT_WEBHOOK_CONFIG),
+        (e: unknown) =>
+          e instanceof IrsaError &&
+          e.code === "POD_INVALID" &&
+          e.message.startsWith(`invalid pod: ${message}`),
+      );
+    });
+  }
+
+  it("accepts a pod without containers (nothing to mount into, the volume is still added)", () => {
+    const r = run({ metadata: {}, spec: {} });
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/volumes"],
+    );
+  });
+});
+
+describe("JSON Patch helpers", () => {
+  it("escapes pointer tokens", () => {
+    assert.equal(escapePointerToken("eks.amazonaws.com/pod-identity"), "eks.amazonaws.com~1pod-identity");
+    assert.equal(escapePointerToken("a~b/c"), "a~0b~1c");
+  });
+
+  it("applies add operations as RFC 6902 does", () => {
+    const doc: Json = { a: [1, 2], m: { "x/y": 1 } };
+    const ops: PatchOperation[] = [
+      { op: "add", path: "/a/0", value: 0 },
+      { op: "add", path: "/a/-", value: 3 },
+      { op: "add", path: "/m/a~1b", value: "s" },
+      { op: "add", path: "/m/__proto__", value: { polluted: true } },
+    ];
+    applyAddOperations(doc, ops);
+    assert.deepEqual(doc.a, [0, 1, 2, 3]);
+    assert.equal((doc.m as Json)["a/b"], "s");
+    assert.equal(Object.getPrototypeOf(doc.m), Object.prototype, "an own member, not the prototype");
+    for (const path of ["/nope/x", "/a/9", "a", "/a/01"]) {
+      assert.throws(() => {
+        applyAddOperations(doc, [{ op: "add", path, value: 1 }]);
+      }, IrsaError);
+    }
+  });
+});
+
+describe("Go parsers", () => {
+  it("parses integers as strconv.ParseInt(s, 10, 64)", () => {
+    const cases: [string, number | undefined][] = [
+      ["3600", 3600],
+      ["+3600", 3600],
+      ["-1", -1],
+      ["007", 7],
+      ["9223372036854775807", Number(2n ** 63n - 1n)],
+      ["9223372036854775808", undefined],
+      ["", undefined],
+      [" 1", undefined],
+      ["1 ", undefined],
+      ["1e3", undefined],
+      ["0x10", undefined],
+      ["1_000", undefined],
+      ["3.5", undefined],
+    ];
+    for (const [s, want] of cases) assert.equal(parseGoInt64(s), want, s);
+  });
+
+  it("parses booleans as strconv.ParseBool", () => {
+    for (const s of ["1", "t", "T", "TRUE", "true", "True"]) assert.equal(parseGoBool(s), true, s);
+    for (const s of ["0", "f", "F", "FALSE", "false", "False"]) assert.equal(parseGoBool(s), false, s);
+    for (const s of ["", "yes", "tRUE", " true", "2"]) assert.equal(parseGoBool(s), undefined, s);
+  });
+
+  it("joins paths as filepath.Join", () => {
+    const cases: [string[], string][] = [
+      [["/var/run/x", "token"], "/var/run/x/token"],
+      [["/var/run/x/", "token"], "/var/run/x/token"],
+      [["/a//b/./c/..", "t"], "/a/b/t"],
+      [["", "token"], "token"],
+      [["", ""], ""],
+      [["/", "../t"], "/t"],
+      [["a", "../../t"], "../t"],
+    ];
+    for (const [elems, want] of cases) assert.equal(goJoinPath(...elems), want, elems.join(","));
+    assert.equal(goCleanPath(""), ".");
+  });
+
+  it("reads the first CSV record as encoding/csv", () => {
+    const cases: [string, string[] | undefined][] = [
+      ["a,b", ["a", "b"]],
+      ["a, b", ["a", " b"]],
+      ["a,,b,", ["a", "", "b", ""]],
+      ['"a,b",c', ["a,b", "c"]],
+      ['"a""b"', ['a"b']],
+      ['"a\nb",c', ["a\nb", "c"]],
+      ["\n\na,b\nc", ["a", "b"]],
+      ["a\r\n", ["a"]],
+      ["a\r", ["a"]],
+      ["", undefined],
+      ["\n", undefined],
+      ['a"b', undefined],
+      ['"a', undefined],
+      ['"a"b', undefined],
+    ];
+    for (const [s, want] of cases) assert.deepEqual(goCsvFirstRecord(s), want, JSON.stringify(s));
+  });
+});
