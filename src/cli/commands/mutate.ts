@@ -1,0 +1,136 @@
+import { parse as parseYaml } from "yaml";
+import { IrsaError } from "../../core/errors.js";
+import {
+  mutatePod,
+  parseContainerCredentialsIdentities,
+  roleArnWarning,
+  serviceAccountSettings,
+} from "../../core/mutate/index.js";
+import { readTextFile } from "../../adapters/files.js";
+import { oneOf, OUTPUT_OPTION, requireStr, type Command } from "../command.js";
+import { WEBHOOK_FLAG_OPTIONS, webhookConfigFromFlags, webhookFlagsHelp } from "../webhook-flags.js";
+
+/** One YAML or JSON document (duplicate keys refused, as kubectl does). */
+function parseManifest(text: string, file: string, what: string): unknown {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new IrsaError(
+      "INPUT_INVALID",
+      `cannot parse ${what} file ${file}: ${(e as Error).message}`,
+      `give one ${what} as YAML or JSON`,
+    );
+  }
+  if (doc === null || doc === undefined) {
+    throw new IrsaError("INPUT_INVALID", `${what} file ${file} is empty`, `give one ${what} as YAML or JSON`);
+  }
+  return doc;
+}
+
+function metaString(doc: unknown, key: "name" | "namespace"): string | undefined {
+  if (typeof doc !== "object" || doc === null) return undefined;
+  const meta = (doc as { metadata?: unknown }).metadata;
+  if (typeof meta !== "object" || meta === null) return undefined;
+  const v = (meta as Record<string, unknown>)[key];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function podServiceAccountName(pod: unknown): string {
+  if (typeof pod !== "object" || pod === null) return "default";
+  const spec = (pod as { spec?: unknown }).spec;
+  if (typeof spec !== "object" || spec === null) return "default";
+  const s = spec as Record<string, unknown>;
+  for (const key of ["serviceAccountName", "serviceAccount"]) {
+    const v = s[key];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return "default";
+}
+
+export const mutate: Command = {
+  path: ["mutate"],
+  summary: "print a Pod as the webhook mutates it for its ServiceAccount, or the JSON Patch",
+  help: `Usage: irsa mutate --pod FILE --service-account FILE [webhook flags] [-o pod|patch]
+
+Runs the webhook's mutation offline: reads a Pod and the ServiceAccount it runs as (YAML or JSON,
+one document each) and prints the mutated Pod as JSON, or the JSON Patch the webhook answers with.
+The patch has only targeted "add" operations (one env entry, volume, volumeMount or label each),
+and is empty when the Pod already has everything. Pods whose service account has no
+<prefix>/role-arn annotation and is not listed for container credentials are left unchanged.
+
+The namespace is the Pod's metadata.namespace, else the ServiceAccount's, else "default". The
+ServiceAccount must be the one the Pod names in spec.serviceAccountName (default "default").
+
+Annotations (prefix from --annotation-prefix):
+  ServiceAccount  <prefix>/role-arn, <prefix>/audience, <prefix>/sts-regional-endpoints,
+                  <prefix>/token-expiration
+  Pod             <prefix>/token-expiration (overrides the ServiceAccount's),
+                  <prefix>/skip-containers (comma-separated container names to leave alone)
+
+Options:
+  --pod FILE               the Pod                                              required
+  --service-account FILE   the ServiceAccount the Pod runs as                   required
+  -o, --output F           pod (the mutated Pod) or patch (the JSON Patch)      default pod
+
+Webhook flags (the same names and defaults as the webhook; boolean flags are given bare):
+${webhookFlagsHelp()}`,
+  options: {
+    pod: { type: "string" },
+    "service-account": { type: "string" },
+    ...WEBHOOK_FLAG_OPTIONS,
+    ...OUTPUT_OPTION,
+  },
+  async run(values, _pos, io) {
+    const podFile = requireStr(values, "pod", this);
+    const saFile = requireStr(values, "service-account", this);
+    const output = oneOf(values, "output", ["pod", "patch"], "pod", this);
+    const config = webhookConfigFromFlags(values, this);
+
+    const pod = parseManifest(await readTextFile(podFile, "pod file"), podFile, "Pod");
+    const sa = parseManifest(await readTextFile(saFile, "service account file"), saFile, "ServiceAccount");
+
+    const saName = podServiceAccountName(pod);
+    const named = metaString(sa, "name");
+    if (named !== undefined && named !== saName) {
+      throw new IrsaError(
+        "INPUT_INVALID",
+        `the Pod runs as service account "${saName}" but ${saFile} is "${named}"`,
+        "give the Pod's ServiceAccount, or set the Pod's spec.serviceAccountName",
+      );
+    }
+    const podNs = metaString(pod, "namespace");
+    const saNs = metaString(sa, "namespace");
+    if (podNs !== undefined && saNs !== undefined && podNs !== saNs) {
+      throw new IrsaError(
+        "INPUT_INVALID",
+        `the Pod is in namespace "${podNs}" but ${saFile} is in "${saNs}"`,
+        "give the ServiceAccount from the Pod's namespace",
+      );
+    }
+    const namespace = podNs ?? saNs ?? "default";
+
+    let listed = false;
+    const ccFile = config.watchContainerCredentialsConfig;
+    if (ccFile !== "") {
+      const ids = parseContainerCredentialsIdentities(
+        await readTextFile(ccFile, "container credentials config"),
+        ccFile,
+      );
+      listed = ids.has(`${namespace}/${saName}`);
+    }
+
+    const settings = serviceAccountSettings(sa, config, { containerCredentials: listed });
+    const warning = listed ? undefined : roleArnWarning(settings.roleArn);
+    if (warning !== undefined) io.err(`warning: ${warning}\n`);
+    const result = mutatePod(pod, settings, config);
+    if (result.mode === "none") {
+      io.err(
+        `note: not mutated: service account ${namespace}/${saName} has no ${config.annotationPrefix}/role-arn annotation` +
+          ` and is not listed for container credentials\n`,
+      );
+    }
+    io.out(`${JSON.stringify(output === "patch" ? result.patch : result.pod, null, 2)}\n`);
+    return 0;
+  },
+};
