@@ -1,0 +1,122 @@
+/**
+ * A verifying STS (MinIO) trusts kube-apiserver as its OpenID provider: a TokenRequest token for
+ * audience sts.amazonaws.com is exchanged for credentials; a token with the same kid and claims but
+ * signed by another key, and a token for another audience, are refused.
+ */
+import { AssumeRoleWithWebIdentityCommand } from "@aws-sdk/client-sts";
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  allowAnonymousDiscovery,
+  aws,
+  createNamespace,
+  createServiceAccount,
+  requestToken,
+  startKube,
+  startMinio,
+  stopAll,
+  stsClient,
+  type Kube,
+  type Minio,
+} from "./harness/index.js";
+
+let kube: Kube;
+let minio: Minio;
+let ns: string;
+
+before(async () => {
+  kube = await startKube({ keyType: "rsa" });
+  // MinIO, like STS, fetches the discovery document and JWKS without credentials.
+  await allowAnonymousDiscovery(kube.kubeConfig);
+  minio = await startMinio({
+    openidConfigUrl: `${kube.issuer}/.well-known/openid-configuration`,
+    ca: kube.ca,
+    clientId: "sts.amazonaws.com",
+  });
+  ns = await createNamespace(kube.kubeConfig);
+  await createServiceAccount(kube.kubeConfig, ns, "app");
+});
+after(stopAll);
+
+function isStsError(code: string, message: RegExp): (e: unknown) => boolean {
+  return (e) => {
+    assert.equal((e as { name?: string }).name, code, String(e));
+    assert.match((e as { message?: string }).message ?? "", message);
+    return true;
+  };
+}
+
+test("MinIO exchanges a kube-apiserver token for credentials (SDK v3)", async (t) => {
+  t.diagnostic(`minio ready (OpenID provider loaded) in ${minio.startMs} ms`);
+  const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["sts.amazonaws.com"] });
+  const res = await stsClient(minio.endpoint).send(
+    new AssumeRoleWithWebIdentityCommand({
+      RoleArn: minio.roleArn,
+      RoleSessionName: "e2e-sdk",
+      WebIdentityToken: token,
+    }),
+  );
+  assert.ok(res.Credentials?.AccessKeyId, "an access key id");
+  assert.ok(res.Credentials.SecretAccessKey, "a secret key");
+  assert.ok(res.Credentials.SessionToken, "a session token");
+  assert.ok(res.Credentials.Expiration instanceof Date);
+  assert.equal(res.SubjectFromWebIdentityToken, `system:serviceaccount:${ns}:app`);
+});
+
+test("MinIO exchanges a kube-apiserver token for credentials (AWS CLI)", async () => {
+  const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["sts.amazonaws.com"] });
+  const r = await aws(
+    [
+      "sts",
+      "assume-role-with-web-identity",
+      "--role-arn",
+      minio.roleArn,
+      "--role-session-name",
+      "e2e-cli",
+      "--web-identity-token",
+      token,
+    ],
+    { endpoint: minio.endpoint, credentials: false },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = r.json() as { Credentials?: { AccessKeyId?: string; SessionToken?: string } };
+  assert.ok(out.Credentials?.AccessKeyId, r.stdout);
+  assert.ok(out.Credentials.SessionToken, r.stdout);
+});
+
+test("MinIO refuses a token with the same kid and claims signed by another key", async () => {
+  const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["sts.amazonaws.com"] });
+  const header = decodeProtectedHeader(token);
+  const claims = decodeJwt(token);
+  const { privateKey } = await generateKeyPair("RS256");
+  const forged = await new SignJWT(claims)
+    .setProtectedHeader({ alg: "RS256", kid: header.kid ?? "", typ: header.typ })
+    .sign(privateKey);
+  assert.deepEqual(decodeJwt(forged), claims);
+  assert.equal(decodeProtectedHeader(forged).kid, header.kid);
+  await assert.rejects(
+    stsClient(minio.endpoint).send(
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: minio.roleArn,
+        RoleSessionName: "e2e-forged",
+        WebIdentityToken: forged,
+      }),
+    ),
+    isStsError("InvalidParameterValue", /verification error/),
+  );
+});
+
+test("MinIO refuses a genuine token issued for another audience", async () => {
+  const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["something-else"] });
+  await assert.rejects(
+    stsClient(minio.endpoint).send(
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: minio.roleArn,
+        RoleSessionName: "e2e-aud",
+        WebIdentityToken: token,
+      }),
+    ),
+    isStsError("InvalidParameterValue", /azp|aud/),
+  );
+});
