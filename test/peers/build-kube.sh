@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver and etcd from the Go module proxy into a cache outside the repository.
-# Re-runs are a no-op once the pinned binaries exist. Usage: build-kube.sh (prints the bin dir).
+# Re-runs are a no-op once the pinned binaries exist.
+# Usage: build-kube.sh (prints the bin dir); build-kube.sh --where (prints it, builds nothing).
 set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 CACHE="${IRSA_PEER_CACHE:-$HOME/.cache/irsa-anywhere/peers}"
 OUT="$CACHE/kube-$K8S_VERSION"
+if [ "${1:-}" = "--where" ]; then echo "$OUT/bin"; exit 0; fi
 export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 export GONOSUMDB="${GONOSUMDB:-k8s.io,sigs.k8s.io,go.etcd.io}"
 if [ -x "$OUT/bin/kube-apiserver" ] && [ -x "$OUT/bin/etcd" ]; then echo "$OUT/bin"; exit 0; fi
