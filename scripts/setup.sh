@@ -10,3 +10,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
+# The e2e test peers (kube-apiserver + etcd, MinIO, moto + the AWS CLI), built once into
+# ~/.cache/irsa-anywhere/peers and skipped when present; prints what it builds and how long it took.
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  apt-get update -qq && apt-get install -y -qq python3 python3-venv
+fi
+bash test/peers/build-all.sh
