@@ -21,14 +21,49 @@ export function usageError(message: string, cmd?: Command): IrsaError {
   return new IrsaError("USAGE", message, cmd ? `see: irsa ${cmd.path.join(" ")} --help` : "see: irsa --help");
 }
 
+const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+/**
+ * Go-style booleans: `--flag=true` and `--flag=false` (any form strconv.ParseBool accepts), as the
+ * upstream webhook's manifests write them. parseArgs takes booleans only bare, so `--flag=true`
+ * becomes `--flag`, and `--flag=false` is taken out and set after parsing (over any default).
+ */
+function goBooleans(cmd: Command, argv: string[]): { args: string[]; falses: string[] } {
+  const args: string[] = [];
+  const falses: string[] = [];
+  for (const [i, a] of argv.entries()) {
+    if (a === "--") return { args: [...args, ...argv.slice(i)], falses };
+    const m = /^--([^=]+)=(.*)$/s.exec(a);
+    const name = m?.[1] ?? "";
+    if (m && cmd.options[name]?.type === "boolean") {
+      const v = m[2] ?? "";
+      if (GO_TRUE.has(v)) {
+        args.push(`--${name}`);
+        falses.splice(0, falses.length, ...falses.filter((f) => f !== name));
+      } else if (GO_FALSE.has(v)) {
+        falses.push(name);
+        args.splice(0, args.length, ...args.filter((x) => x !== `--${name}`));
+      } else {
+        throw usageError(`--${name} takes true or false, got "${v}"`, cmd);
+      }
+      continue;
+    }
+    args.push(a);
+  }
+  return { args, falses };
+}
+
 export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
+  const { args, falses } = goBooleans(cmd, argv);
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: cmd.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: cmd.options, allowPositionals: true, strict: true });
   } catch (e) {
     throw usageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ""), cmd);
   }
   const { values, positionals } = parsed;
+  for (const name of falses) values[name] = false;
   const p = cmd.positionals ?? { min: 0, max: 0, name: "" };
   if (positionals.length < p.min) throw usageError(`missing ${p.name}`, cmd);
   if (positionals.length > p.max) {
