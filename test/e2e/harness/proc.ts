@@ -238,6 +238,8 @@ export async function run(
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.once("error", reject);
+    // A command that exits without reading its input closes the pipe: EPIPE is not a failure.
+    child.stdin.on("error", () => undefined);
     child.once("close", (code, signal) => {
       resolve({
         code: code ?? (signal ? 128 : 1),
