@@ -140,6 +140,16 @@ export async function allowAnonymousDiscovery(kc: KubeConfig): Promise<void> {
   }
 }
 
+/** A label selector as plain data (client-node's V1LabelSelector shape). */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    readonly values?: readonly string[];
+  }[];
+}
+
 export interface WebhookRegistration {
   /** MutatingWebhookConfiguration name; also the webhook name's prefix. */
   readonly name: string;
@@ -151,8 +161,8 @@ export interface WebhookRegistration {
   readonly rules?: V1MutatingWebhook["rules"];
   /** Default: Fail. */
   readonly failurePolicy?: "Fail" | "Ignore";
-  readonly namespaceSelector?: V1MutatingWebhook["namespaceSelector"];
-  readonly objectSelector?: V1MutatingWebhook["objectSelector"];
+  readonly namespaceSelector?: LabelSelector;
+  readonly objectSelector?: LabelSelector;
   readonly timeoutSeconds?: number;
   readonly reinvocationPolicy?: "Never" | "IfNeeded";
 }
@@ -178,8 +188,8 @@ export async function registerMutatingWebhook(
             { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "*" },
           ],
           failurePolicy: w.failurePolicy ?? "Fail",
-          namespaceSelector: w.namespaceSelector,
-          objectSelector: w.objectSelector,
+          namespaceSelector: w.namespaceSelector as V1MutatingWebhook["namespaceSelector"],
+          objectSelector: w.objectSelector as V1MutatingWebhook["objectSelector"],
           timeoutSeconds: w.timeoutSeconds ?? 10,
           reinvocationPolicy: w.reinvocationPolicy ?? "Never",
         },
@@ -190,4 +200,32 @@ export async function registerMutatingWebhook(
 
 export async function deleteMutatingWebhook(kc: KubeConfig, name: string): Promise<void> {
   await kc.makeApiClient(AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name });
+}
+
+/**
+ * Creates probe pods from `makePod` until `isMutated` accepts the stored pod: a new webhook
+ * configuration reaches the API server's admission chain after a short, unannounced lag.
+ * Returns the first mutated pod.
+ */
+export async function waitForWebhook(
+  kc: KubeConfig,
+  namespace: string,
+  isMutated: (pod: V1Pod) => boolean,
+  opts: { makePod?: () => Partial<V1Pod>; timeoutMs?: number } = {},
+): Promise<V1Pod> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const pod = await createPod(kc, namespace, opts.makePod?.() ?? {});
+      if (isMutated(pod)) return pod;
+      last = new Error(`pod ${pod.metadata?.name ?? ""} was stored unmutated`);
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`webhook not active after ${opts.timeoutMs ?? 30_000} ms: ${String(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
