@@ -1,7 +1,14 @@
 /** The webhook's pod mutation: pure functions, no I/O. */
 export * from "./config.js";
-export { mutatePod, planPodPatch, podPatch, readPod, ENV } from "./mutate.js";
-export type { ContainerView, MutationMode, MutationResult, PodPatchPlan, PodView } from "./mutate.js";
+export { mutatePod, mutationPatch, planPodPatch, podPatch, readPod, ENV } from "./mutate.js";
+export type {
+  ContainerView,
+  MutationMode,
+  MutationPatch,
+  MutationResult,
+  PodPatchPlan,
+  PodView,
+} from "./mutate.js";
 export { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
 export {
   containerCredentialsSettings,

@@ -52,13 +52,16 @@ export interface PodPatchPlan {
   readonly windows: boolean;
 }
 
-export interface MutationResult {
+export interface MutationPatch {
   readonly mode: MutationMode;
   /** Empty when the pod already has everything (or is not for this webhook). */
   readonly patch: PatchOperation[];
+  readonly plan: PodPatchPlan | undefined;
+}
+
+export interface MutationResult extends MutationPatch {
   /** A copy of the input pod with `patch` applied. */
   readonly pod: JsonObject;
-  readonly plan: PodPatchPlan | undefined;
 }
 
 const fields = new Fields(
@@ -296,11 +299,23 @@ export function podPatch(pod: PodView, plan: PodPatchPlan): PatchOperation[] {
  * nothing. Throws IrsaError POD_INVALID, naming the field, when the pod is malformed.
  */
 export function mutatePod(pod: unknown, sa: ServiceAccountSettings, config: WebhookConfig): MutationResult {
-  const view = readPod(pod);
+  const result = mutationPatch(pod, sa, config);
   const copy = structuredClone(pod) as JsonObject;
+  applyAddOperations(copy, result.patch);
+  return { ...result, pod: copy };
+}
+
+/**
+ * The patch alone, without building the mutated pod: what the admission webhook answers with.
+ * Same validation and errors as mutatePod; the input is not modified.
+ */
+export function mutationPatch(
+  pod: unknown,
+  sa: ServiceAccountSettings,
+  config: WebhookConfig,
+): MutationPatch {
+  const view = readPod(pod);
   const plan = planPodPatch(view, sa, config);
-  if (plan === undefined) return { mode: "none", patch: [], pod: copy, plan };
-  const patch = podPatch(view, plan);
-  applyAddOperations(copy, patch);
-  return { mode: plan.mode, patch, pod: copy, plan };
+  if (plan === undefined) return { mode: "none", patch: [], plan };
+  return { mode: plan.mode, patch: podPatch(view, plan), plan };
 }
