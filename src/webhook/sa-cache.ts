@@ -26,6 +26,7 @@ import {
   type ConfigurationOptions,
   type V1ServiceAccount,
 } from "@kubernetes/client-node";
+import { ANNOTATIONS } from "../core/mutate/config.js";
 
 /** What the cache needs of a ServiceAccount. */
 export interface ServiceAccountRecord {
@@ -430,7 +431,8 @@ export class ServiceAccountCache {
 
 /** Full annotation keys the cache keeps, under an annotation prefix such as "eks.amazonaws.com". */
 export function serviceAccountAnnotationKeys(prefix: string): string[] {
-  return ["role-arn", "audience", "sts-regional-endpoints", "token-expiration"].map((k) => `${prefix}/${k}`);
+  const { roleArn, audience, stsRegionalEndpoints, tokenExpiration } = ANNOTATIONS;
+  return [roleArn, audience, stsRegionalEndpoints, tokenExpiration].map((k) => `${prefix}/${k}`);
 }
 
 interface RawMeta {

@@ -1,0 +1,161 @@
+/**
+ * The decision for one pod CREATE: which service account, how long to wait for it, then the pure
+ * mutation core. The only I/O is the injected cache lookup (and the container-credentials set,
+ * read by the caller), so this is table-testable with a fake cache.
+ */
+import { ANNOTATIONS, type WebhookConfig } from "../core/mutate/config.js";
+import { parseGoInt64 } from "../core/mutate/goparse.js";
+import {
+  defaultServiceAccountSettings,
+  mutatePod,
+  roleArnWarning,
+  serviceAccountSettings,
+} from "../core/mutate/index.js";
+import type { PodCreateRequest } from "./admission.js";
+import type { LookupResult } from "./sa-cache.js";
+import type { PodDecision } from "./server.js";
+
+/** Pod annotation (under the prefix): its own grace period in milliseconds, as upstream reads it. */
+export const GRACE_PERIOD_ANNOTATION = "service-account-lookup-grace-period";
+
+/**
+ * Default --service-account-lookup-grace-period: 1 s. A miss happens only for an account created
+ * moments before its pod; the direct GET answers that in milliseconds, so the wait is normally
+ * far shorter. 1 s covers a slow API server yet stays well inside the webhook's 10 s timeout.
+ * (Upstream: 100 ms, with no GET, which is what left such pods unmutated.)
+ */
+export const DEFAULT_GRACE_PERIOD_MS = 1000;
+
+/** Margin kept between our wait and kube-apiserver's deadline for the call, to answer in time. */
+export const DEADLINE_MARGIN_MS = 250;
+
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * Go's time.ParseDuration ("100ms", "1.5s", "1m30s", "0"), in milliseconds; undefined where Go
+ * returns an error. kube-apiserver's `?timeout=` query and upstream's duration flags use it.
+ */
+export function parseGoDuration(s: string): number | undefined {
+  const m = /^([+-]?)(.*)$/s.exec(s);
+  if (m === null) return undefined;
+  const [, sign = "", body = ""] = m;
+  if (body === "0") return 0;
+  if (body === "") return undefined;
+  const re = /([0-9]*(?:\.[0-9]*)?)([^0-9.]+)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < body.length) {
+    re.lastIndex = pos;
+    const part = re.exec(body);
+    if (part === null) return undefined;
+    const [, num = "", unit = ""] = part;
+    const scale = UNIT_MS[unit];
+    if (num === "" || num === "." || scale === undefined) return undefined;
+    total += Number(num) * scale;
+    pos = re.lastIndex;
+  }
+  return sign === "-" ? -total : total;
+}
+
+/** spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default". */
+export function podServiceAccountName(pod: Readonly<Record<string, unknown>>): string {
+  const spec = pod.spec;
+  if (typeof spec !== "object" || spec === null) return "default";
+  for (const key of ["serviceAccountName", "serviceAccount"]) {
+    const v = (spec as Record<string, unknown>)[key];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return "default";
+}
+
+function podAnnotation(pod: Readonly<Record<string, unknown>>, key: string): string | undefined {
+  const meta = pod.metadata;
+  if (typeof meta !== "object" || meta === null) return undefined;
+  const annotations = (meta as { annotations?: unknown }).annotations;
+  if (typeof annotations !== "object" || annotations === null) return undefined;
+  const v = (annotations as Record<string, unknown>)[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * How long to wait for a missing account: the pod's annotation (ms) when it parses, else the flag;
+ * never past kube-apiserver's deadline for this call (less a margin), never negative.
+ */
+export function gracePeriodFor(
+  pod: Readonly<Record<string, unknown>>,
+  prefix: string,
+  flagMs: number,
+  budgetMs: number | undefined,
+): number {
+  const raw = podAnnotation(pod, `${prefix}/${GRACE_PERIOD_ANNOTATION}`);
+  const fromPod = raw === undefined ? undefined : parseGoInt64(raw);
+  let grace = fromPod ?? flagMs;
+  if (budgetMs !== undefined) grace = Math.min(grace, budgetMs - DEADLINE_MARGIN_MS);
+  return Math.max(0, grace);
+}
+
+export interface Lookup {
+  lookup(namespace: string, name: string, graceMs: number): Promise<LookupResult>;
+}
+
+export interface AdmitterOptions {
+  readonly config: WebhookConfig;
+  readonly cache: Lookup;
+  /** --service-account-lookup-grace-period in milliseconds. */
+  readonly gracePeriodMs: number;
+  /** "namespace/name" of the accounts listed for container credentials (current file contents). */
+  readonly containerCredentials?: () => ReadonlySet<string>;
+}
+
+export type PodAdmitter = (req: PodCreateRequest, budgetMs?: number) => Promise<PodDecision>;
+
+/** The admission decision for pod CREATEs: lookup (maybe waiting), then the pure mutation. */
+export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
+  const { config } = opts;
+  return async (req, budgetMs) => {
+    const pod = req.object;
+    const namespace = req.namespace;
+    const name = podServiceAccountName(pod);
+    const listed = opts.containerCredentials?.().has(`${namespace}/${name}`) ?? false;
+    // Container-credentials mode is decided by the file; the account's annotations only tune it,
+    // so use them if cached but never wait for them.
+    const grace = listed ? 0 : gracePeriodFor(pod, config.annotationPrefix, opts.gracePeriodMs, budgetMs);
+    const found = await opts.cache.lookup(namespace, name, grace);
+    const settings =
+      found.annotations === undefined
+        ? defaultServiceAccountSettings(config, { containerCredentials: listed })
+        : serviceAccountSettings({ metadata: { annotations: found.annotations } }, config, {
+            containerCredentials: listed,
+          });
+    const result = mutatePod(pod, settings, config);
+    const warnings: string[] = [];
+    const fields = { serviceAccount: name, mode: result.mode, lookup: found.via, graceMs: grace };
+    let reason: string;
+    if (result.mode === "none") {
+      if (found.annotations !== undefined) {
+        reason = `service account has no ${config.annotationPrefix}/${ANNOTATIONS.roleArn} annotation`;
+      } else if (found.via === "miss") {
+        reason = `service account not found within ${grace} ms`;
+        warnings.push(
+          `irsa webhook: service account ${namespace}/${name} not found within ${grace} ms; pod not mutated`,
+        );
+      } else {
+        reason = `service account not in the cache (${found.via})`;
+      }
+    } else {
+      reason = result.patch.length === 0 ? `${result.mode}: pod already has everything` : result.mode;
+      const arnWarning = result.mode === "web-identity" ? roleArnWarning(settings.roleArn) : undefined;
+      if (arnWarning !== undefined) warnings.push(`irsa webhook: ${arnWarning}`);
+    }
+    return { patch: result.patch, reason, warnings, fields, lookup: found.via };
+  };
+}

@@ -1,0 +1,757 @@
+/**
+ * The webhook server over real HTTPS on loopback, with certificates made by the `openssl` CLI and
+ * Node's https client trusting that CA.
+ *
+ * The ServiceAccount source differs by part:
+ * - "server" tests run startWebhookServer in-process with an in-memory FAKE source (list/watch/get
+ *   scripted in memory), to control exactly when the cache syncs and what a GET finds;
+ * - "irsa webhook" tests run the real command as a child process against a FAKE kube API: a small
+ *   scripted HTTP server speaking the ServiceAccount list/watch/get endpoints, so the real
+ *   @kubernetes/client-node adapter, the flags, SIGTERM handling and the exit code are exercised.
+ * Both are fakes of kube-apiserver; the webhook against a real kube-apiserver is the e2e tier.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { X509Certificate } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import fastJsonPatch from "fast-json-patch";
+import { webhookConfig } from "../../src/core/mutate/config.js";
+import { podAdmitter } from "../../src/webhook/admit.js";
+import {
+  ServiceAccountCache,
+  serviceAccountAnnotationKeys,
+  type Log,
+  type ServiceAccountEvent,
+  type ServiceAccountRecord,
+  type ServiceAccountSource,
+} from "../../src/webhook/sa-cache.js";
+import { startWebhookServer, WebhookMetrics, type WebhookServer } from "../../src/webhook/server.js";
+import { CLI } from "../support/paths.js";
+
+const ROLE = "eks.amazonaws.com/role-arn";
+const ARN = "arn:aws:iam::111122223333:role/app";
+const OPENSSL = process.env.OPENSSL ?? "openssl";
+
+// ---------------------------------------------------------------- certificates (openssl CLI)
+
+interface Pair {
+  cert: string;
+  key: string;
+}
+
+function openssl(args: string[]): void {
+  execFileSync(OPENSSL, args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function newKey(file: string): void {
+  openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file]);
+}
+
+function makeCa(dir: string): Pair {
+  const key = join(dir, "ca.key");
+  const cert = join(dir, "ca.crt");
+  newKey(key);
+  openssl([
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    key,
+    "-sha256",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=webhook test CA",
+    "-out",
+    cert,
+  ]);
+  return { cert, key };
+}
+
+function makeServing(dir: string, ca: Pair, name: string): Pair {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.crt`);
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  newKey(key);
+  writeFileSync(
+    ext,
+    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n" +
+      "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+  );
+  openssl(["req", "-new", "-key", key, "-subj", `/CN=${name}`, "-out", csr]);
+  openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-sha256",
+    "-extfile",
+    ext,
+    "-out",
+    cert,
+  ]);
+  return { cert, key };
+}
+
+/** Replaces the serving files atomically (as a Secret volume update does). */
+function install(pair: Pair, target: Pair): void {
+  for (const [from, to] of [
+    [pair.cert, target.cert],
+    [pair.key, target.key],
+  ] as const) {
+    writeFileSync(`${to}.tmp`, readFileSync(from));
+    renameSync(`${to}.tmp`, to);
+  }
+}
+
+function fingerprint(certFile: string): string {
+  return new X509Certificate(readFileSync(certFile)).fingerprint256;
+}
+
+// ---------------------------------------------------------------- HTTP helpers
+
+interface Reply {
+  status: number;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+function collect(res: IncomingMessage, resolve: (r: Reply) => void, reject: (e: Error) => void): void {
+  const chunks: Buffer[] = [];
+  res.on("data", (c: Buffer) => chunks.push(c));
+  res.on("end", () => {
+    resolve({
+      status: res.statusCode ?? 0,
+      headers: res.headers,
+      body: Buffer.concat(chunks).toString("utf8"),
+    });
+  });
+  res.on("error", reject);
+}
+
+/** An HTTPS request on a new connection (so a rotated certificate is seen), trusting `ca`. */
+function https(
+  port: number,
+  ca: string,
+  path: string,
+  opts: { method?: string; body?: string | Buffer; contentType?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: opts.method ?? "POST",
+        ca,
+        agent: false,
+        headers: opts.body === undefined ? {} : { "Content-Type": opts.contentType ?? "application/json" },
+      },
+      (res) => {
+        collect(res, resolve, reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+function httpGet(port: number, path: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      collect(res, resolve, reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The SHA-256 fingerprint of the certificate the server presents on a new connection. */
+function servedFingerprint(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, ca }, () => {
+      const fp = socket.getPeerX509Certificate()?.fingerprint256 ?? "";
+      socket.end();
+      resolve(fp);
+    });
+    socket.on("error", reject);
+  });
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+// ---------------------------------------------------------------- AdmissionReviews
+
+type Json = Record<string, unknown>;
+
+function pod(serviceAccountName: string, extra: { annotations?: Record<string, string> } = {}): Json {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { generateName: "app-", namespace: "team-a", annotations: extra.annotations },
+    spec: { serviceAccountName, containers: [{ name: "main", image: "busybox" }] },
+  };
+}
+
+function review(object: Json, opts: { apiVersion?: string; uid?: string; kind?: string } = {}): string {
+  return JSON.stringify({
+    apiVersion: opts.apiVersion ?? "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: opts.uid ?? "7f0e7c52-2b2f-4c59-9a3f-1f6e7d7a0001",
+      kind: { group: "", version: "v1", kind: opts.kind ?? "Pod" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      operation: "CREATE",
+      namespace: "team-a",
+      object,
+    },
+  });
+}
+
+interface Answer {
+  apiVersion: string;
+  kind: string;
+  response: { uid: string; allowed: boolean; patchType?: string; patch?: string; warnings?: string[] };
+}
+
+function patched(pod: Json, answer: Answer): Json {
+  if (answer.response.patch === undefined) return pod;
+  const ops = JSON.parse(
+    Buffer.from(answer.response.patch, "base64").toString("utf8"),
+  ) as fastJsonPatch.Operation[];
+  return fastJsonPatch.applyPatch(structuredClone(pod), ops, true, false).newDocument;
+}
+
+function envOf(p: Json): Record<string, string> {
+  const spec = p.spec as { containers: { env?: { name: string; value: string }[] }[] };
+  return Object.fromEntries((spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+}
+
+// ---------------------------------------------------------------- fake ServiceAccount source
+
+/** In-memory FAKE of kube-apiserver's ServiceAccount endpoints (see the file comment). */
+class MemorySource implements ServiceAccountSource {
+  readonly items = new Map<string, ServiceAccountRecord>();
+  private releaseList: () => void = () => undefined;
+  private readonly listGate = new Promise<void>((r) => (this.releaseList = r));
+  private watchers = new Set<(e: ServiceAccountEvent) => void>();
+
+  /** Lets the (held) first list complete. */
+  sync(): void {
+    this.releaseList();
+  }
+
+  async list(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
+    await this.listGate;
+    return { items: [...this.items.values()], resourceVersion: "1" };
+  }
+
+  watch(_rv: string, onEvent: (e: ServiceAccountEvent) => void, signal: AbortSignal): Promise<void> {
+    this.watchers.add(onEvent);
+    return new Promise((resolve) => {
+      signal.addEventListener(
+        "abort",
+        () => {
+          this.watchers.delete(onEvent);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+
+  get(ns: string, name: string): Promise<ServiceAccountRecord | undefined> {
+    return Promise.resolve(this.items.get(`${ns}/${name}`));
+  }
+
+  /** Created in the API server, not yet seen by the watch. */
+  put(ns: string, name: string, annotations: Record<string, string> = {}): void {
+    this.items.set(`${ns}/${name}`, { namespace: ns, name, annotations });
+  }
+}
+
+const quiet: Log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+// ================================================================ in-process server
+
+describe("webhook server (in-process, fake ServiceAccount source)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-it-"));
+  let ca: Pair;
+  let caPem: string;
+  let serving: Pair;
+  let first: Pair;
+  let second: Pair;
+  let source: MemorySource;
+  let cache: ServiceAccountCache;
+  let metrics: WebhookMetrics;
+  let server: WebhookServer;
+
+  before(async () => {
+    ca = makeCa(dir);
+    caPem = readFileSync(ca.cert, "utf8");
+    first = makeServing(dir, ca, "first");
+    second = makeServing(dir, ca, "second");
+    serving = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key") };
+    install(first, serving);
+
+    source = new MemorySource();
+    source.put("team-a", "app", { [ROLE]: ARN });
+    source.put("team-a", "plain");
+    const config = webhookConfig();
+    metrics = new WebhookMetrics(undefined, false);
+    cache = new ServiceAccountCache(source, {
+      annotationKeys: serviceAccountAnnotationKeys(config.annotationPrefix),
+      getTimeoutMs: 1000,
+      log: quiet,
+      onGet: metrics.onGet,
+      onSynced: metrics.onSynced,
+    });
+    cache.start();
+    server = await startWebhookServer({
+      host: "127.0.0.1",
+      port: 0,
+      metricsPort: 0,
+      tlsCertFile: serving.cert,
+      tlsKeyFile: serving.key,
+      tlsPollIntervalMs: 200,
+      admitPod: podAdmitter({ config, cache, gracePeriodMs: 300 }),
+      ready: () => cache.synced(),
+      log: quiet,
+      metrics,
+    });
+  });
+
+  after(async () => {
+    await server.close();
+    await cache.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is alive but not ready before the ServiceAccount cache has synced, ready after", async () => {
+    assert.equal((await httpGet(server.metricsPort, "/healthz")).status, 200);
+    const notReady = await httpGet(server.metricsPort, "/readyz");
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body, /not synced/);
+    source.sync();
+    await until(
+      async () => ((await httpGet(server.metricsPort, "/readyz")).status === 200 ? true : undefined),
+      "ready",
+    );
+    assert.equal((await https(server.port, caPem, "/healthz", { method: "GET" })).status, 200);
+  });
+
+  it("mutates a valid pod whose ServiceAccount has a role: v1 answer, uid echoed, JSON Patch", async () => {
+    const p = pod("app");
+    const res = await https(server.port, caPem, "/mutate?timeout=10s", { body: review(p, { uid: "uid-1" }) });
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers["content-type"]), /^application\/json/);
+    const answer = JSON.parse(res.body) as Answer;
+    assert.equal(answer.apiVersion, "admission.k8s.io/v1");
+    assert.equal(answer.kind, "AdmissionReview");
+    assert.equal(answer.response.uid, "uid-1");
+    assert.equal(answer.response.allowed, true);
+    assert.equal(answer.response.patchType, "JSONPatch");
+    const out = patched(p, answer);
+    assert.equal(envOf(out).AWS_ROLE_ARN, ARN);
+    assert.equal(
+      envOf(out).AWS_WEB_IDENTITY_TOKEN_FILE,
+      "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    );
+    const volumes = (out.spec as { volumes: { name: string }[] }).volumes;
+    assert.ok(volumes.some((v) => v.name === "aws-iam-token"));
+  });
+
+  it("answers a v1beta1 review in v1beta1", async () => {
+    const res = await https(server.port, caPem, "/mutate", {
+      body: review(pod("app"), { apiVersion: "admission.k8s.io/v1beta1", uid: "uid-beta" }),
+    });
+    assert.equal(res.status, 200);
+    const answer = JSON.parse(res.body) as Answer;
+    assert.equal(answer.apiVersion, "admission.k8s.io/v1beta1");
+    assert.equal(answer.response.uid, "uid-beta");
+    assert.equal(answer.response.patchType, "JSONPatch");
+  });
+
+  it("allows a pod whose ServiceAccount has no role unchanged: no patch, no patchType", async () => {
+    const answer = JSON.parse(
+      (await https(server.port, caPem, "/mutate", { body: review(pod("plain")) })).body,
+    ) as Answer;
+    assert.deepEqual(answer.response, { uid: "7f0e7c52-2b2f-4c59-9a3f-1f6e7d7a0001", allowed: true });
+  });
+
+  it("allows non-Pod requests unchanged", async () => {
+    const res = await https(server.port, caPem, "/mutate", {
+      body: review({ data: {} }, { kind: "ConfigMap" }),
+    });
+    const answer = JSON.parse(res.body) as Answer;
+    assert.equal(answer.response.allowed, true);
+    assert.equal(answer.response.patch, undefined);
+  });
+
+  it("mutates a pod whose ServiceAccount was created just before it (not yet in the cache)", async () => {
+    source.put("team-a", "fresh", { [ROLE]: `${ARN}-fresh` });
+    const p = pod("fresh");
+    const answer = JSON.parse(
+      (await https(server.port, caPem, "/mutate", { body: review(p) })).body,
+    ) as Answer;
+    assert.equal(envOf(patched(p, answer)).AWS_ROLE_ARN, `${ARN}-fresh`);
+  });
+
+  it("admits a pod whose ServiceAccount never appears unchanged, after the grace period, with a warning", async () => {
+    const t0 = Date.now();
+    const answer = JSON.parse(
+      (await https(server.port, caPem, "/mutate", { body: review(pod("ghost")) })).body,
+    ) as Answer;
+    assert.ok(Date.now() - t0 >= 280, "waited the grace period");
+    assert.equal(answer.response.allowed, true);
+    assert.equal(answer.response.patch, undefined);
+    assert.match(answer.response.warnings?.[0] ?? "", /team-a\/ghost not found within 300 ms/);
+    assert.equal(cache.pendingCount(), 0);
+  });
+
+  const bad: [string, string | Buffer, RegExp][] = [
+    ["malformed JSON", "{", /body: not valid JSON/],
+    ["no uid", review(pod("app"), { uid: "" }), /request\.uid: must not be empty/],
+    [
+      "containers not a list",
+      review({ spec: { containers: "main" } }),
+      /request\.object\.spec\.containers: expected an array/,
+    ],
+  ];
+  for (const [name, body, message] of bad) {
+    it(`answers ${name} with 400 and a JSON message naming the field`, async () => {
+      const res = await https(server.port, caPem, "/mutate", { body });
+      assert.equal(res.status, 400);
+      const err = JSON.parse(res.body) as { error: string; message: string };
+      assert.equal(err.error, "ADMISSION_REVIEW_INVALID");
+      assert.match(err.message, message);
+    });
+  }
+
+  it("answers a wrong method 405, a wrong content type 415 and an oversized body 413", async () => {
+    assert.equal((await https(server.port, caPem, "/mutate", { method: "GET" })).status, 405);
+    assert.equal(
+      (await https(server.port, caPem, "/mutate", { body: "x", contentType: "text/plain" })).status,
+      415,
+    );
+    const huge = Buffer.alloc(3 * 1024 * 1024 + 1, 0x20);
+    const res = await https(server.port, caPem, "/mutate", { body: huge });
+    assert.equal(res.status, 413);
+    assert.match(res.body, /limit/);
+    assert.equal((await https(server.port, caPem, "/nope", { method: "GET" })).status, 404);
+  });
+
+  it("serves a rotated certificate without a restart, and keeps it when a bad pair follows", async () => {
+    assert.equal(await servedFingerprint(server.port, caPem), fingerprint(first.cert));
+    install(second, serving);
+    await until(
+      async () =>
+        (await servedFingerprint(server.port, caPem)) === fingerprint(second.cert) ? true : undefined,
+      "the rotated certificate",
+    );
+    // A key that does not match the certificate: rejected, the previous pair stays.
+    install({ cert: first.cert, key: second.key }, serving);
+    await until(async () => {
+      const m = await httpGet(server.metricsPort, "/metrics");
+      return /irsa_webhook_tls_reloads_total\{result="error"\} 1/.test(m.body) ? true : undefined;
+    }, "the rejected reload");
+    assert.equal(await servedFingerprint(server.port, caPem), fingerprint(second.cert));
+    const ok = await https(server.port, caPem, "/mutate", { body: review(pod("app")) });
+    assert.equal(ok.status, 200);
+    install(first, serving); // valid again
+    await until(
+      async () =>
+        (await servedFingerprint(server.port, caPem)) === fingerprint(first.cert) ? true : undefined,
+      "recovery",
+    );
+  });
+
+  it("exposes the latency histogram with sub-millisecond buckets and counts by result", async () => {
+    const res = await httpGet(server.metricsPort, "/metrics");
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers["content-type"]), /^text\/plain/);
+    const m = res.body;
+    assert.match(m, /# TYPE irsa_webhook_admission_duration_seconds histogram/);
+    assert.match(m, /irsa_webhook_admission_duration_seconds_bucket\{le="0.00005",result="mutated"\} \d+/);
+    assert.match(m, /irsa_webhook_admission_duration_seconds_bucket\{le="0\.001",result="mutated"\} \d+/);
+    assert.match(m, /irsa_webhook_admission_duration_seconds_count\{result="mutated"\} [1-9]/);
+    assert.match(m, /irsa_webhook_admission_requests_total\{result="invalid"\} 3/);
+    assert.match(m, /irsa_webhook_admission_requests_total\{result="unchanged"\} [1-9]/);
+    assert.match(m, /irsa_webhook_admission_requests_total\{result="too_large"\} 1/);
+    assert.match(m, /irsa_webhook_service_account_lookups_total\{via="get"\} 1/);
+    assert.match(m, /irsa_webhook_service_account_gets_total\{outcome="found"\} 1/);
+    assert.match(m, /irsa_webhook_service_account_cache_synced 1/);
+    assert.match(m, /irsa_webhook_tls_reloads_total\{result="ok"\} 2/);
+  });
+
+  it("finishes an in-flight review when closing, then refuses new connections", async () => {
+    const slow = https(server.port, caPem, "/mutate", { body: review(pod("late")) }); // waits the grace period
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = server.close();
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal((JSON.parse(res.body) as Answer).response.allowed, true);
+    await closing;
+    await assert.rejects(https(server.port, caPem, "/healthz", { method: "GET" }), /ECONNREFUSED/);
+  });
+});
+
+// ================================================================ irsa webhook, child process
+
+interface FakeKube {
+  url: string;
+  items: Map<string, Json>;
+  /** Releases the first list (held to test readiness). */
+  releaseList(): void;
+  emit(type: string, sa: Json): void;
+  /** Number of open watch streams. */
+  watching(): number;
+  close(): Promise<void>;
+}
+
+function saObject(ns: string, name: string, annotations: Record<string, string> = {}, rv = "5"): Json {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name, namespace: ns, annotations, resourceVersion: rv, uid: `${ns}-${name}` },
+  };
+}
+
+/** A scripted HTTP FAKE of kube-apiserver's ServiceAccount list, watch and get (see file comment). */
+async function startFakeKube(): Promise<FakeKube> {
+  const items = new Map<string, Json>();
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const watches = new Set<ServerResponse>();
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { "Content-Type": "application/json" });
+    res.end(JSON.stringify(body));
+  };
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/api/v1/serviceaccounts" && url.searchParams.get("watch") === "true") {
+      res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+      res.flushHeaders();
+      watches.add(res);
+      res.on("close", () => watches.delete(res));
+      return;
+    }
+    if (url.pathname === "/api/v1/serviceaccounts") {
+      void gate.then(() => {
+        json(res, 200, {
+          apiVersion: "v1",
+          kind: "ServiceAccountList",
+          metadata: { resourceVersion: "10" },
+          items: [...items.values()],
+        });
+      });
+      return;
+    }
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)$/.exec(url.pathname);
+    if (m) {
+      const sa = items.get(`${m[1] ?? ""}/${m[2] ?? ""}`);
+      if (sa) json(res, 200, sa);
+      else
+        json(res, 404, {
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          reason: "NotFound",
+          code: 404,
+        });
+      return;
+    }
+    json(res, 404, { kind: "Status", code: 404 });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    items,
+    releaseList: () => {
+      release();
+    },
+    watching: () => watches.size,
+    emit(type, sa) {
+      for (const w of watches) w.write(`${JSON.stringify({ type, object: sa })}\n`);
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const w of watches) w.end();
+        server.close(() => {
+          r();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe("irsa webhook (child process, fake kube API)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-cli-"));
+  let caPem: string;
+  let kube: FakeKube;
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
+  const logs: Json[] = [];
+  let port = 0;
+  let metricsPort = 0;
+
+  before(async () => {
+    const ca = makeCa(dir);
+    caPem = readFileSync(ca.cert, "utf8");
+    const serving = makeServing(dir, ca, "webhook");
+    kube = await startFakeKube();
+    kube.items.set("team-a/app", saObject("team-a", "app", { [ROLE]: ARN }));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "fake", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
+        users: [{ name: "u", user: {} }],
+        contexts: [{ name: "c", context: { cluster: "fake", user: "u" } }],
+        "current-context": "c",
+      }),
+    );
+    child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "webhook",
+        "--port=0",
+        "--metrics-port=0",
+        "--bind-address=127.0.0.1",
+        `--tls-cert=${serving.cert}`,
+        `--tls-key=${serving.key}`,
+        `--kubeconfig=${kubeconfig}`,
+        "--namespace=default",
+        "--in-cluster=false",
+        "--logtostderr",
+        "--service-account-lookup-grace-period=2s",
+        "--aws-default-region=eu-west-1",
+        "--log-level=debug",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    exited = new Promise((r) =>
+      child.on("close", (code) => {
+        r(code);
+      }),
+    );
+    let buf = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString("utf8");
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          logs.push(JSON.parse(line) as Json);
+        } catch {
+          logs.push({ raw: line });
+        }
+      }
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    const listening = await until(() => {
+      if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
+      return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
+    }, "the listening log line");
+    port = Number(listening.port);
+    metricsPort = Number(listening.metricsPort);
+  });
+
+  after(async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await kube.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("logs JSON and is not ready until the first list completes", async () => {
+    assert.ok(
+      logs.every((l) => typeof l.level === "number" && typeof l.time === "string"),
+      "pino JSON lines",
+    );
+    assert.equal((await httpGet(metricsPort, "/readyz")).status, 503);
+    assert.equal((await httpGet(metricsPort, "/healthz")).status, 200);
+    kube.releaseList();
+    await until(
+      async () => ((await httpGet(metricsPort, "/readyz")).status === 200 ? true : undefined),
+      "ready",
+    );
+  });
+
+  it("mutates through the real client-node list, watch and GET", async () => {
+    const p = pod("app");
+    let answer = JSON.parse((await https(port, caPem, "/mutate", { body: review(p) })).body) as Answer;
+    assert.equal(envOf(patched(p, answer)).AWS_ROLE_ARN, ARN);
+    assert.equal(envOf(patched(p, answer)).AWS_REGION, "eu-west-1");
+
+    await until(() => Promise.resolve(kube.watching() > 0 ? true : undefined), "the watch stream");
+    kube.emit("ADDED", saObject("team-a", "watched", { [ROLE]: `${ARN}-watched` }, "11"));
+    await until(async () => {
+      const a = JSON.parse(
+        (await https(port, caPem, "/mutate", { body: review(pod("watched")) })).body,
+      ) as Answer;
+      return a.response.patch !== undefined ? a : undefined;
+    }, "the watched account");
+
+    kube.items.set("team-a/direct", saObject("team-a", "direct", { [ROLE]: `${ARN}-direct` }));
+    const p2 = pod("direct");
+    answer = JSON.parse((await https(port, caPem, "/mutate", { body: review(p2) })).body) as Answer;
+    assert.equal(envOf(patched(p2, answer)).AWS_ROLE_ARN, `${ARN}-direct`, "found by the direct GET");
+    await until(
+      () => Promise.resolve(logs.find((l) => l.msg === "pod mutated" && l.lookup === "get")),
+      "the log line of the mutation answered by the GET",
+    );
+  });
+
+  it("on SIGTERM finishes the in-flight review, then exits 0", async () => {
+    // Waits for an account that never comes: 600 ms by the pod's annotation.
+    const slowPod = pod("never", {
+      annotations: { "eks.amazonaws.com/service-account-lookup-grace-period": "600" },
+    });
+    const slow = https(port, caPem, "/mutate", { body: review(slowPod) });
+    await until(
+      () => Promise.resolve(logs.find((l) => l.msg === "service account not found by direct lookup")),
+      "the wait",
+    );
+    child.kill("SIGTERM");
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.match((JSON.parse(res.body) as Answer).response.warnings?.[0] ?? "", /not found within 600 ms/);
+    assert.equal(await exited, 0);
+    assert.ok(logs.some((l) => l.msg === "webhook stopped"));
+  });
+});
