@@ -7,7 +7,7 @@ import { ANNOTATIONS, type WebhookConfig } from "../core/mutate/config.js";
 import { parseGoInt64 } from "../core/mutate/goparse.js";
 import {
   defaultServiceAccountSettings,
-  mutatePod,
+  mutationPatch,
   roleArnWarning,
   serviceAccountSettings,
 } from "../core/mutate/index.js";
@@ -136,7 +136,7 @@ export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
         : serviceAccountSettings({ metadata: { annotations: found.annotations } }, config, {
             containerCredentials: listed,
           });
-    const result = mutatePod(pod, settings, config);
+    const result = mutationPatch(pod, settings, config);
     const warnings: string[] = [];
     const fields = { serviceAccount: name, mode: result.mode, lookup: found.via, graceMs: grace };
     let reason: string;

@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { applyAddOperations, webhookConfig, type PatchOperation } from "../../src/core/mutate/index.js";
+import { parseAdmissionReview, isPodCreate, type PodCreateRequest } from "../../src/webhook/admission.js";
+import {
+  DEADLINE_MARGIN_MS,
+  gracePeriodFor,
+  parseGoDuration,
+  podAdmitter,
+  podServiceAccountName,
+  type Lookup,
+} from "../../src/webhook/admit.js";
+import type { LookupResult } from "../../src/webhook/sa-cache.js";
+
+describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {
+  const ok: [string, number][] = [
+    ["0", 0],
+    ["100ms", 100],
+    ["1s", 1000],
+    ["1.5s", 1500],
+    ["1m30s", 90_000],
+    ["2h", 7_200_000],
+    ["250us", 0.25],
+    ["250µs", 0.25],
+    ["1000000ns", 1],
+    ["+2s", 2000],
+    ["-1s", -1000],
+    [".5s", 500],
+    ["10s", 10_000],
+  ];
+  for (const [s, ms] of ok)
+    it(`"${s}" is ${ms} ms`, () => {
+      assert.equal(parseGoDuration(s), ms);
+    });
+  for (const s of ["", "1", "100", "s", "1x", "1.s.", ".s", "1 s", "1s ", "ms100", "-", "1e3s"]) {
+    it(`"${s}" is refused`, () => {
+      assert.equal(parseGoDuration(s), undefined);
+    });
+  }
+});
+
+describe("podServiceAccountName", () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["serviceAccountName", { spec: { serviceAccountName: "app", serviceAccount: "old" } }, "app"],
+    ["deprecated serviceAccount", { spec: { serviceAccount: "old" } }, "old"],
+    ["empty name", { spec: { serviceAccountName: "" } }, "default"],
+    ["neither", { spec: {} }, "default"],
+    ["no spec", {}, "default"],
+  ];
+  for (const [name, pod, sa] of cases)
+    it(name, () => {
+      assert.equal(podServiceAccountName(pod), sa);
+    });
+});
+
+describe("gracePeriodFor", () => {
+  const withAnnotation = (v: string) => ({
+    metadata: { annotations: { "eks.amazonaws.com/service-account-lookup-grace-period": v } },
+  });
+  const cases: [string, Record<string, unknown>, number | undefined, number][] = [
+    ["the flag when the pod says nothing", {}, undefined, 1000],
+    ["the pod's annotation in ms", withAnnotation("250"), undefined, 250],
+    ["the pod may disable waiting", withAnnotation("0"), undefined, 0],
+    ["an unparseable annotation falls back to the flag", withAnnotation("2s"), undefined, 1000],
+    ["a negative annotation waits not at all", withAnnotation("-5"), undefined, 0],
+    [
+      "capped by kube-apiserver's deadline less the margin",
+      withAnnotation("60000"),
+      10_000,
+      10_000 - DEADLINE_MARGIN_MS,
+    ],
+    ["no wait when the deadline is nearly spent", {}, 100, 0],
+  ];
+  for (const [name, pod, budget, expected] of cases) {
+    it(name, () => {
+      assert.equal(gracePeriodFor(pod, "eks.amazonaws.com", 1000, budget), expected);
+    });
+  }
+});
+
+function request(spec: Record<string, unknown>, annotations: Record<string, string> = {}): PodCreateRequest {
+  const req = parseAdmissionReview(
+    JSON.stringify({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      request: {
+        uid: "u",
+        kind: { group: "", version: "v1", kind: "Pod" },
+        operation: "CREATE",
+        namespace: "team-a",
+        object: { metadata: { name: "p", annotations }, spec },
+      },
+    }),
+  );
+  assert.ok(isPodCreate(req));
+  return req;
+}
+
+/** Answers lookups from a table and records the grace each was asked to wait. */
+function fakeLookup(table: Record<string, LookupResult>): Lookup & { asked: [string, number][] } {
+  const asked: [string, number][] = [];
+  return {
+    asked,
+    lookup(ns, name, graceMs) {
+      asked.push([`${ns}/${name}`, graceMs]);
+      return Promise.resolve(table[`${ns}/${name}`] ?? { annotations: undefined, via: "miss" });
+    },
+  };
+}
+
+describe("podAdmitter", () => {
+  const config = webhookConfig();
+  const spec = { serviceAccountName: "app", containers: [{ name: "main", image: "busybox" }] };
+  const arn = "arn:aws:iam::111122223333:role/app";
+
+  it("mutates for an account with a role ARN", async () => {
+    const cache = fakeLookup({
+      "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": arn }, via: "cache" },
+    });
+    const d = await podAdmitter({ config, cache, gracePeriodMs: 1000 })(request(spec));
+    assert.ok(d.patch.length > 0);
+    assert.equal(d.reason, "web-identity");
+    assert.equal(d.lookup, "cache");
+    assert.deepEqual(d.warnings, []);
+    assert.deepEqual(cache.asked, [["team-a/app", 1000]]);
+  });
+
+  it("leaves a pod whose account has no role unchanged, without a warning", async () => {
+    const cache = fakeLookup({ "team-a/app": { annotations: {}, via: "cache" } });
+    const d = await podAdmitter({ config, cache, gracePeriodMs: 1000 })(request(spec));
+    assert.deepEqual(d.patch, []);
+    assert.match(d.reason, /no eks\.amazonaws\.com\/role-arn annotation/);
+    assert.deepEqual(d.warnings, []);
+  });
+
+  it("warns when the account was not found within the grace period", async () => {
+    const d = await podAdmitter({ config, cache: fakeLookup({}), gracePeriodMs: 1000 })(request(spec));
+    assert.deepEqual(d.patch, []);
+    assert.match(d.warnings?.[0] ?? "", /team-a\/app not found within 1000 ms; pod not mutated/);
+  });
+
+  it("passes the pod's grace annotation and the deadline to the lookup", async () => {
+    const cache = fakeLookup({});
+    const admit = podAdmitter({ config, cache, gracePeriodMs: 1000 });
+    await admit(request(spec, { "eks.amazonaws.com/service-account-lookup-grace-period": "3000" }), 2000);
+    assert.deepEqual(cache.asked, [["team-a/app", 2000 - DEADLINE_MARGIN_MS]]);
+  });
+
+  it("warns about a role ARN that does not look like one, and still mutates", async () => {
+    const cache = fakeLookup({
+      "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": "my-role" }, via: "get" },
+    });
+    const d = await podAdmitter({ config, cache, gracePeriodMs: 1000 })(request(spec));
+    assert.ok(d.patch.length > 0);
+    assert.match(d.warnings?.[0] ?? "", /is not of the form arn:/);
+  });
+
+  it("does not wait for an account listed for container credentials", async () => {
+    const cache = fakeLookup({});
+    const admit = podAdmitter({
+      config,
+      cache,
+      gracePeriodMs: 1000,
+      containerCredentials: () => new Set(["team-a/app"]),
+    });
+    const d = await admit(request(spec));
+    assert.deepEqual(cache.asked, [["team-a/app", 0]]);
+    assert.ok(d.patch.length > 0);
+    assert.equal(d.fields?.mode, "container-credentials");
+  });
+
+  it("an empty patch for a pod that already has everything", async () => {
+    const cache = fakeLookup({
+      "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": arn }, via: "cache" },
+    });
+    const admit = podAdmitter({ config, cache, gracePeriodMs: 1000 });
+    const first = await admit(request(spec));
+    const pod = structuredClone({ metadata: { name: "p" }, spec });
+    applyAddOperations(pod, first.patch as PatchOperation[]);
+    const again = await admit(request(pod.spec));
+    assert.deepEqual(again.patch, []);
+    assert.equal(again.reason, "web-identity: pod already has everything");
+  });
+
+  it("throws (for the server to admit unchanged) on a pod the core cannot read", async () => {
+    const cache = fakeLookup({
+      "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": arn }, via: "cache" },
+    });
+    const admit = podAdmitter({ config, cache, gracePeriodMs: 1000 });
+    await assert.rejects(
+      admit(request({ serviceAccountName: "app", containers: [{ image: "x" }] })),
+      /POD_INVALID|invalid pod/,
+    );
+  });
+});
