@@ -277,6 +277,16 @@ function pathOf(req: IncomingMessage): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
+/** Label values from a fixed set, so stray requests cannot grow the metric's series. */
+const KNOWN_PATHS = new Set(["/mutate", "/healthz", "/livez", "/readyz"]);
+const KNOWN_VERBS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+function pathLabel(path: string): string {
+  return KNOWN_PATHS.has(path) ? path : "other";
+}
+function verbLabel(req: IncomingMessage): string {
+  return KNOWN_VERBS.has(req.method ?? "") ? (req.method ?? "") : "other";
+}
+
 function podLogFields(req: PodCreateRequest): Record<string, unknown> {
   const meta = req.object.metadata as { name?: unknown; generateName?: unknown } | undefined;
   const name = typeof meta?.name === "string" && meta.name !== "" ? meta.name : undefined;
@@ -502,7 +512,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const path = pathOf(req);
     if (path !== "/mutate") {
       if (!health(req, res)) send(res, 404, errorBody("NOT_FOUND", `no handler for ${path}`));
-      metrics.httpRequests.inc({ verb: req.method ?? "", path, code: res.statusCode });
+      metrics.httpRequests.inc({ verb: verbLabel(req), path: pathLabel(path), code: res.statusCode });
       return;
     }
     const start = process.hrtime.bigint();
@@ -525,7 +535,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           metrics.duration.observe({ result }, seconds);
           metrics.requests.inc({ result });
-          metrics.httpRequests.inc({ verb: req.method ?? "", path, code: res.statusCode });
+          metrics.httpRequests.inc({ verb: verbLabel(req), path, code: res.statusCode });
         },
         () => undefined,
       );

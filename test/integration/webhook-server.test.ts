@@ -511,6 +511,12 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
     assert.match(m, /irsa_webhook_service_account_gets_total\{outcome="found"\} 1/);
     assert.match(m, /irsa_webhook_service_account_cache_synced 1/);
     assert.match(m, /irsa_webhook_tls_reloads_total\{result="ok"\} 2/);
+    assert.match(m, /http_request_count\{verb="POST",path="\/mutate",code="200"\} [1-9]/);
+    assert.match(
+      m,
+      /http_request_count\{verb="GET",path="other",code="404"\} 1/,
+      "unknown paths share one label",
+    );
   });
 
   it("finishes an in-flight review when closing, then refuses new connections", async () => {
