@@ -18,7 +18,7 @@ type FlagValues = Omit<WebhookConfig, "jitter">;
 export interface WebhookFlag {
   /** The flag without its dashes, as upstream spells it. */
   readonly name: string;
-  /** string, int (seconds) or bool (given bare: `--name`). */
+  /** string, int (seconds) or bool (`--name`, or Go-style `--name=true|false`). */
   readonly kind: "string" | "int" | "bool";
   /** The WebhookConfig field it sets. */
   readonly field: keyof FlagValues;

@@ -73,7 +73,7 @@ Options:
   --service-account FILE   the ServiceAccount the Pod runs as                   required
   -o, --output F           pod (the mutated Pod) or patch (the JSON Patch)      default pod
 
-Webhook flags (the same names and defaults as the webhook; boolean flags are given bare):
+Webhook flags (upstream's names and defaults; booleans bare or as --flag=true|false):
 ${webhookFlagsHelp()}`,
   options: {
     pod: { type: "string" },

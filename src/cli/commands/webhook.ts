@@ -131,7 +131,7 @@ Accepted for compatibility with amazon-eks-pod-identity-webhook's out-of-cluster
   --in-cluster=false          certificates from the CSR API (upstream's default) are not supported
   --service-name S, --tls-secret S, --logtostderr   ignored
 
-Webhook flags (the same names and defaults as the webhook; boolean flags are given bare):
+Webhook flags (upstream's names and defaults; booleans bare or as --flag=true|false):
 ${webhookFlagsHelp()}`,
   options: {
     port: { type: "string" },
