@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# The main job on its embedded default: set everything up, then generate a signing key and print
-# the kid, the discovery document and the JWKS a cluster using it would serve.
+# The main job on its embedded default, the local stack: sets everything up, then runs the whole
+# IRSA chain on loopback (kube-apiserver with an irsa key, irsa webhook, a mutated pod, its token,
+# MinIO as the STS, AWS credentials for the app through the AWS SDK). Pass --keep to leave it up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-irsa() { node dist/src/cli/main.js "$@"; }
-issuer="${IRSA_ISSUER:-https://oidc.example.com/local}"
-irsa keys generate --out "$work/keys"
-echo "== discovery document for $issuer"
-irsa discovery --issuer "$issuer" --key "$work/keys/sa.pub"
-echo "== JWKS"
-irsa jwks --key "$work/keys/sa.pub"
+bash test/peers/build-all.sh --check
+exec node dist/scripts/local-stack.js "$@"

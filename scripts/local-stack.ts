@@ -1,0 +1,198 @@
+/**
+ * The local stack: the whole IRSA chain on loopback, from a fresh signing key to AWS credentials.
+ *
+ *   1. `irsa keys generate`; etcd and kube-apiserver start with that key and an https issuer;
+ *   2. `irsa webhook` starts with a certificate from the stack's CA and is registered by URL;
+ *   3. a ServiceAccount annotated with a role ARN, and a pod for it, which the webhook mutates;
+ *   4. a token for that pod's projected volume (audience, lifetime) from kube-apiserver;
+ *   5. MinIO, trusting kube-apiserver as its OpenID issuer, stands in for AWS STS; an "app" process
+ *      with only the pod's env vars gets credentials through the AWS SDK's default chain.
+ *
+ * Run: node dist/scripts/local-stack.js [--keep]   (--keep: leave it running until Ctrl-C)
+ */
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
+ * client-node's models are plain-data classes; its API takes plain JSON. */
+import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
+import {
+  allowAnonymousDiscovery,
+  createNamespace,
+  createServiceAccount,
+  freePort,
+  httpCall,
+  irsaOk,
+  issueServingCert,
+  readPod,
+  registerMutatingWebhook,
+  REGION,
+  REPO_ROOT,
+  requestToken,
+  requireIrsaCli,
+  startKube,
+  startMinio,
+  startProcess,
+  stopAll,
+  waitForWebhook,
+  waitUntil,
+} from "../test/e2e/harness/index.js";
+
+const keep = process.argv.includes("--keep");
+const t0 = Date.now();
+const step = (text: string) => {
+  console.log(`\n[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+};
+const envOf = (c: V1Container | undefined): Record<string, string> =>
+  Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? ""]));
+
+async function main(): Promise<void> {
+  step("etcd + kube-apiserver with a key from `irsa keys generate`");
+  const kube = await startKube({ keyType: "rsa", apiAudiences: ["sts.amazonaws.com"] });
+  const kid = (await irsaOk(["keys", "kid", kube.saPubFile])).stdout.trim();
+  console.log(`  issuer   ${kube.issuer}\n  key kid  ${kid}\n  ready in ${kube.timings.apiserverMs} ms`);
+  await allowAnonymousDiscovery(kube.kubeConfig);
+  const served = await kube.request("/.well-known/openid-configuration", { anonymous: true });
+  const ours = (
+    await irsaOk([
+      "discovery",
+      "--issuer",
+      kube.issuer,
+      "--jwks-uri",
+      `${kube.issuer}/openid/v1/jwks`,
+      "--key",
+      kube.saPubFile,
+    ])
+  ).stdout;
+  console.log(`  discovery document served anonymously: ${served.text}`);
+  if (served.text !== ours.trimEnd()) throw new Error(`kube-apiserver serves a different document: ${ours}`);
+  console.log("  identical, byte for byte, to what `irsa discovery` prints");
+
+  step("`irsa webhook`, registered with the stack CA's caBundle");
+  const cert = await issueServingCert(kube.ca, "webhook");
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const webhook = startProcess({
+    name: "irsa-webhook",
+    command: process.execPath,
+    args: [
+      requireIrsaCli(),
+      "webhook",
+      `--port=${port}`,
+      `--metrics-port=${metricsPort}`,
+      "--bind-address=127.0.0.1",
+      `--tls-cert=${cert.certFile}`,
+      `--tls-key=${cert.keyFile}`,
+      `--kubeconfig=${kube.kubeconfigFile}`,
+      `--aws-default-region=${REGION}`,
+    ],
+    logDir: kube.dir,
+  });
+  await waitUntil(
+    "irsa webhook ready",
+    async () => (await httpCall(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200,
+    { proc: webhook, timeoutMs: 30_000 },
+  );
+  await registerMutatingWebhook(kube.kubeConfig, {
+    name: "irsa-anywhere",
+    url: `https://127.0.0.1:${port}/mutate`,
+    caBundle: kube.ca.caBundle,
+    failurePolicy: "Ignore",
+    reinvocationPolicy: "IfNeeded",
+    objectSelector: {
+      matchExpressions: [{ key: "eks.amazonaws.com/skip-pod-identity-webhook", operator: "DoesNotExist" }],
+    },
+  });
+  console.log(`  https://127.0.0.1:${port}/mutate, metrics on http://127.0.0.1:${metricsPort}/metrics`);
+
+  step("MinIO as the STS, trusting the cluster's issuer");
+  const minio = await startMinio({
+    openidConfigUrl: `${kube.issuer}/.well-known/openid-configuration`,
+    ca: kube.ca,
+  });
+  console.log(`  ${minio.endpoint}, role ${minio.roleArn}`);
+
+  step("a ServiceAccount with a role, and a pod for it");
+  const ns = await createNamespace(kube.kubeConfig, "demo");
+  await createServiceAccount(kube.kubeConfig, ns, "app", { "eks.amazonaws.com/role-arn": minio.roleArn });
+  const stored: V1Pod = await waitForWebhook(
+    kube.kubeConfig,
+    ns,
+    (p) => envOf(p.spec?.containers[0]).AWS_ROLE_ARN === minio.roleArn,
+    {
+      makePod: () => ({
+        metadata: { name: `app-${Date.now().toString(36)}` },
+        spec: { serviceAccountName: "app", containers: [{ name: "app", image: "example.com/app:1" }] },
+      }),
+    },
+  );
+  const pod = await readPod(kube.kubeConfig, ns, stored.metadata?.name ?? "");
+  const env = envOf(pod.spec?.containers[0]);
+  const volume = pod.spec?.volumes?.find((v) => v.name === "aws-iam-token");
+  const projected = volume?.projected?.sources?.[0]?.serviceAccountToken;
+  console.log(`  pod ${ns}/${pod.metadata?.name ?? ""} stored with:`);
+  for (const [k, v] of Object.entries(env)) console.log(`    ${k}=${v}`);
+  console.log(
+    `    volume aws-iam-token: audience ${projected?.audience ?? "?"}, ${projected?.expirationSeconds ?? "?"} s`,
+  );
+
+  step("the kubelet's part: a token for the pod's projected volume");
+  const { token } = await requestToken(kube.kubeConfig, ns, "app", {
+    audiences: [projected?.audience ?? "sts.amazonaws.com"],
+    expirationSeconds: projected?.expirationSeconds ?? 86400,
+    boundPod: { name: pod.metadata?.name ?? "", uid: pod.metadata?.uid ?? "" },
+  });
+  const tokenFile = join(kube.dir, "token");
+  await writeFile(tokenFile, token, { mode: 0o600 });
+  const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as Record<
+    string,
+    unknown
+  >;
+  console.log(`  iss ${String(claims.iss)}  sub ${String(claims.sub)}  aud ${JSON.stringify(claims.aud)}`);
+
+  step("the app: the AWS SDK's default credential chain with only the pod's env");
+  const app = `
+    import { STSClient } from "@aws-sdk/client-sts";
+    const c = await new STSClient({}).config.credentials();
+    console.log(JSON.stringify({ accessKeyId: c.accessKeyId, expiration: c.expiration }));`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--no-warnings", "--input-type=module", "-e", app], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        ...env,
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_ENDPOINT_URL_STS: minio.endpoint,
+        NO_PROXY: "127.0.0.1",
+      },
+    });
+    let text = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("close", (code) => {
+      if (code === 0) resolve(text);
+      else reject(new Error(`the app failed (exit ${String(code)}): ${err}`));
+    });
+  });
+  const creds = JSON.parse(out) as { accessKeyId: string; expiration: string };
+  console.log(`  credentials: AccessKeyId ${creds.accessKeyId}, expire ${creds.expiration}`);
+
+  step(`done: the chain works end to end (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (keep) {
+    console.log(`  kubeconfig: ${kube.kubeconfigFile}\n  Ctrl-C to stop.`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", () => {
+        resolve();
+      });
+    });
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(`\nlocal stack failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
