@@ -1,32 +1,18 @@
-/** `irsa mutate`, run in-process through runCli with in-memory streams. */
+/** `irsa mutate`, run in-process through runCli with in-memory streams (test/support/cli.ts). */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { runCli } from "../../src/cli/run.js";
 import { WEBHOOK_FLAGS } from "../../src/cli/webhook-flags.js";
 import { DEFAULT_WEBHOOK_CONFIG } from "../../src/core/mutate/index.js";
+import { irsa } from "../support/cli.js";
+import { SHARED_FIXTURES } from "../support/paths.js";
 
-const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/upstream-webhook/", import.meta.url));
+const FIXTURES = join(SHARED_FIXTURES, "upstream-webhook");
 const ARN = "arn:aws:iam::111122223333:role/s3-reader";
 
 type Json = Record<string, unknown>;
-
-async function irsa(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    out: (t) => {
-      stdout += t;
-    },
-    err: (t) => {
-      stderr += t;
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), "irsa-mutate-"));
 function file(name: string, text: string): string {
