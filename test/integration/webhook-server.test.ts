@@ -4,7 +4,8 @@
  *
  * The ServiceAccount source differs by part:
  * - "server" tests run startWebhookServer in-process with an in-memory FAKE source (list/watch/get
- *   scripted in memory), to control exactly when the cache syncs and what a GET finds;
+ *   scripted in memory, test/support/fake-sa-source.ts), to control exactly when the cache syncs
+ *   and what a GET finds;
  * - "irsa webhook" tests run the real command as a child process against a FAKE kube API: a small
  *   scripted HTTP server speaking the ServiceAccount list/watch/get endpoints, so the real
  *   @kubernetes/client-node adapter, the flags, SIGTERM handling and the exit code are exercised.
@@ -25,15 +26,9 @@ import { after, before, describe, it } from "node:test";
 import fastJsonPatch from "fast-json-patch";
 import { webhookConfig } from "../../src/core/mutate/config.js";
 import { podAdmitter } from "../../src/webhook/admit.js";
-import {
-  ServiceAccountCache,
-  serviceAccountAnnotationKeys,
-  type Log,
-  type ServiceAccountEvent,
-  type ServiceAccountRecord,
-  type ServiceAccountSource,
-} from "../../src/webhook/sa-cache.js";
+import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../../src/webhook/sa-cache.js";
 import { startWebhookServer, WebhookMetrics, type WebhookServer } from "../../src/webhook/server.js";
+import { FakeServiceAccountSource, quiet } from "../support/fake-sa-source.js";
 import { CLI } from "../support/paths.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
@@ -251,56 +246,6 @@ function envOf(p: Json): Record<string, string> {
   return Object.fromEntries((spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
 }
 
-// ---------------------------------------------------------------- fake ServiceAccount source
-
-/** In-memory FAKE of kube-apiserver's ServiceAccount endpoints (see the file comment). */
-class MemorySource implements ServiceAccountSource {
-  readonly items = new Map<string, ServiceAccountRecord>();
-  private releaseList: () => void = () => undefined;
-  private readonly listGate = new Promise<void>((r) => (this.releaseList = r));
-  private watchers = new Set<(e: ServiceAccountEvent) => void>();
-
-  /** Lets the (held) first list complete. */
-  sync(): void {
-    this.releaseList();
-  }
-
-  async list(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
-    await this.listGate;
-    return { items: [...this.items.values()], resourceVersion: "1" };
-  }
-
-  watch(_rv: string, onEvent: (e: ServiceAccountEvent) => void, signal: AbortSignal): Promise<void> {
-    this.watchers.add(onEvent);
-    return new Promise((resolve) => {
-      signal.addEventListener(
-        "abort",
-        () => {
-          this.watchers.delete(onEvent);
-          resolve();
-        },
-        { once: true },
-      );
-    });
-  }
-
-  get(ns: string, name: string): Promise<ServiceAccountRecord | undefined> {
-    return Promise.resolve(this.items.get(`${ns}/${name}`));
-  }
-
-  /** Created in the API server, not yet seen by the watch. */
-  put(ns: string, name: string, annotations: Record<string, string> = {}): void {
-    this.items.set(`${ns}/${name}`, { namespace: ns, name, annotations });
-  }
-}
-
-const quiet: Log = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-
 // ================================================================ in-process server
 
 describe("webhook server (in-process, fake ServiceAccount source)", () => {
@@ -310,7 +255,7 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
   let serving: Pair;
   let first: Pair;
   let second: Pair;
-  let source: MemorySource;
+  let source: FakeServiceAccountSource;
   let cache: ServiceAccountCache;
   let metrics: WebhookMetrics;
   let server: WebhookServer;
@@ -323,7 +268,7 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
     serving = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key") };
     install(first, serving);
 
-    source = new MemorySource();
+    source = new FakeServiceAccountSource({ holdLists: true });
     source.put("team-a", "app", { [ROLE]: ARN });
     source.put("team-a", "plain");
     const config = webhookConfig();
@@ -361,7 +306,7 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
     const notReady = await httpGet(server.metricsPort, "/readyz");
     assert.equal(notReady.status, 503);
     assert.match(notReady.body, /not synced/);
-    source.sync();
+    source.releaseLists();
     await until(
       async () => ((await httpGet(server.metricsPort, "/readyz")).status === 200 ? true : undefined),
       "ready",

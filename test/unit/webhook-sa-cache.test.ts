@@ -1,115 +1,22 @@
 /**
  * The ServiceAccount cache's logic: list/watch bookkeeping, the grace-period wait, the deduplicated
  * direct GET, and that nothing is left pending. The source here is an in-memory FAKE of the API
- * server's list/watch/get: it lets each test script the exact interleaving (a GET that hangs, a
- * watch that expires, an account that appears mid-wait) deterministically and in milliseconds.
- * The real source (@kubernetes/client-node against a real kube-apiserver) is exercised in e2e.
+ * server's list/watch/get (test/support/fake-sa-source.ts): it lets each test script the exact
+ * interleaving (a GET that hangs, a watch that expires, an account that appears mid-wait)
+ * deterministically and in milliseconds. The real source (@kubernetes/client-node against a real
+ * kube-apiserver) is exercised in e2e.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   ServiceAccountCache,
   serviceAccountAnnotationKeys,
-  type Log,
-  type ServiceAccountEvent,
   type ServiceAccountRecord,
-  type ServiceAccountSource,
 } from "../../src/webhook/sa-cache.js";
+import { FakeServiceAccountSource as FakeSource, quiet } from "../support/fake-sa-source.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
 const AUD = "eks.amazonaws.com/audience";
-
-interface Watcher {
-  onEvent: (e: ServiceAccountEvent) => void;
-  end: (err?: Error) => void;
-  resourceVersion: string;
-}
-
-/** In-memory stand-in for kube-apiserver's ServiceAccount endpoints (see the file comment). */
-class FakeSource implements ServiceAccountSource {
-  readonly items = new Map<string, ServiceAccountRecord>();
-  rv = 100;
-  listCalls = 0;
-  listFailures = 0;
-  readonly getCalls: string[] = [];
-  readonly watchCalls: string[] = [];
-  readonly watchers = new Set<Watcher>();
-  /** Replaces the GET behaviour; default answers from `items`. */
-  getImpl:
-    | ((ns: string, name: string, signal: AbortSignal) => Promise<ServiceAccountRecord | undefined>)
-    | undefined;
-
-  list(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
-    this.listCalls++;
-    if (this.listFailures > 0) {
-      this.listFailures--;
-      return Promise.reject(new Error("connect ECONNREFUSED"));
-    }
-    return Promise.resolve({ items: [...this.items.values()], resourceVersion: String(this.rv) });
-  }
-
-  watch(
-    resourceVersion: string,
-    onEvent: (e: ServiceAccountEvent) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    this.watchCalls.push(resourceVersion);
-    return new Promise((resolve, reject) => {
-      const w: Watcher = {
-        onEvent,
-        resourceVersion,
-        end: (err) => {
-          this.watchers.delete(w);
-          if (err === undefined) resolve();
-          else reject(err);
-        },
-      };
-      this.watchers.add(w);
-      signal.addEventListener(
-        "abort",
-        () => {
-          w.end();
-        },
-        { once: true },
-      );
-    });
-  }
-
-  get(ns: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined> {
-    this.getCalls.push(`${ns}/${name}`);
-    if (this.getImpl) return this.getImpl(ns, name, signal);
-    return Promise.resolve(this.items.get(`${ns}/${name}`));
-  }
-
-  /** Stores an account without telling watchers (as if the watch lags behind etcd). */
-  put(ns: string, name: string, annotations?: Record<string, string>): ServiceAccountRecord {
-    const sa = { namespace: ns, name, annotations, resourceVersion: String(++this.rv) };
-    this.items.set(`${ns}/${name}`, sa);
-    return sa;
-  }
-
-  /** Stores an account and sends the watch event. */
-  apply(ns: string, name: string, annotations?: Record<string, string>): void {
-    const existed = this.items.has(`${ns}/${name}`);
-    const sa = this.put(ns, name, annotations);
-    this.emit({ type: existed ? "MODIFIED" : "ADDED", object: sa });
-  }
-
-  remove(ns: string, name: string): void {
-    const sa = this.items.get(`${ns}/${name}`);
-    if (!sa) return;
-    this.items.delete(`${ns}/${name}`);
-    this.emit({ type: "DELETED", object: { ...sa, resourceVersion: String(++this.rv) } });
-  }
-
-  emit(e: ServiceAccountEvent): void {
-    for (const w of [...this.watchers]) w.onEvent(e);
-  }
-
-  endWatches(err?: Error): void {
-    for (const w of [...this.watchers]) w.end(err);
-  }
-}
 
 function hangingUntilAbort(signal: AbortSignal): Promise<undefined> {
   return new Promise((_, reject) => {
@@ -122,13 +29,6 @@ function hangingUntilAbort(signal: AbortSignal): Promise<undefined> {
     );
   });
 }
-
-const quiet: Log = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 function makeCache(
   source: FakeSource,

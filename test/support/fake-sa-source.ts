@@ -1,0 +1,131 @@
+/**
+ * An in-memory FAKE of kube-apiserver's ServiceAccount list, watch and get, as the
+ * `ServiceAccountSource` that src/webhook/sa-cache.ts reads through.
+ *
+ * Why a fake: tests script the exact interleaving the cache must survive (an account created but
+ * not yet delivered by the watch, a watch that expires with 410, a GET that hangs, a first list
+ * held back to test readiness) deterministically and in milliseconds. The real source
+ * (@kubernetes/client-node against a real kube-apiserver) is exercised in the e2e tier.
+ */
+import type {
+  Log,
+  ServiceAccountEvent,
+  ServiceAccountRecord,
+  ServiceAccountSource,
+} from "../../src/webhook/sa-cache.js";
+
+interface Watcher {
+  onEvent: (e: ServiceAccountEvent) => void;
+  end: (err?: Error) => void;
+  resourceVersion: string;
+}
+
+export class FakeServiceAccountSource implements ServiceAccountSource {
+  readonly items = new Map<string, ServiceAccountRecord>();
+  rv = 100;
+  listCalls = 0;
+  listFailures = 0;
+  readonly getCalls: string[] = [];
+  readonly watchCalls: string[] = [];
+  readonly watchers = new Set<Watcher>();
+  /** Replaces the GET behaviour; default answers from `items`. */
+  getImpl:
+    | ((ns: string, name: string, signal: AbortSignal) => Promise<ServiceAccountRecord | undefined>)
+    | undefined;
+  private readonly listGate: Promise<void> | undefined;
+  private openListGate: () => void = () => undefined;
+
+  /** `holdLists`: every list() waits until releaseLists() (the cache stays unsynced until then). */
+  constructor(opts: { holdLists?: boolean } = {}) {
+    if (opts.holdLists === true) this.listGate = new Promise<void>((r) => (this.openListGate = r));
+  }
+
+  /** Lets held lists complete (see the constructor). */
+  releaseLists(): void {
+    this.openListGate();
+  }
+
+  list(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
+    this.listCalls++;
+    if (this.listGate !== undefined) return this.listGate.then(() => this.answerList());
+    return this.answerList();
+  }
+
+  private answerList(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
+    if (this.listFailures > 0) {
+      this.listFailures--;
+      return Promise.reject(new Error("connect ECONNREFUSED"));
+    }
+    return Promise.resolve({ items: [...this.items.values()], resourceVersion: String(this.rv) });
+  }
+
+  watch(
+    resourceVersion: string,
+    onEvent: (e: ServiceAccountEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.watchCalls.push(resourceVersion);
+    return new Promise((resolve, reject) => {
+      const w: Watcher = {
+        onEvent,
+        resourceVersion,
+        end: (err) => {
+          this.watchers.delete(w);
+          if (err === undefined) resolve();
+          else reject(err);
+        },
+      };
+      this.watchers.add(w);
+      signal.addEventListener(
+        "abort",
+        () => {
+          w.end();
+        },
+        { once: true },
+      );
+    });
+  }
+
+  get(ns: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined> {
+    this.getCalls.push(`${ns}/${name}`);
+    if (this.getImpl) return this.getImpl(ns, name, signal);
+    return Promise.resolve(this.items.get(`${ns}/${name}`));
+  }
+
+  /** Stores an account without telling watchers (as if the watch lags behind etcd). */
+  put(ns: string, name: string, annotations?: Record<string, string>): ServiceAccountRecord {
+    const sa = { namespace: ns, name, annotations, resourceVersion: String(++this.rv) };
+    this.items.set(`${ns}/${name}`, sa);
+    return sa;
+  }
+
+  /** Stores an account and sends the watch event. */
+  apply(ns: string, name: string, annotations?: Record<string, string>): void {
+    const existed = this.items.has(`${ns}/${name}`);
+    const sa = this.put(ns, name, annotations);
+    this.emit({ type: existed ? "MODIFIED" : "ADDED", object: sa });
+  }
+
+  remove(ns: string, name: string): void {
+    const sa = this.items.get(`${ns}/${name}`);
+    if (!sa) return;
+    this.items.delete(`${ns}/${name}`);
+    this.emit({ type: "DELETED", object: { ...sa, resourceVersion: String(++this.rv) } });
+  }
+
+  emit(e: ServiceAccountEvent): void {
+    for (const w of [...this.watchers]) w.onEvent(e);
+  }
+
+  endWatches(err?: Error): void {
+    for (const w of [...this.watchers]) w.end(err);
+  }
+}
+
+/** A Log that drops everything, for a cache or server under test. */
+export const quiet: Log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
