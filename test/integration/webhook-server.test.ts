@@ -1,6 +1,6 @@
 /**
- * The webhook server over real HTTPS on loopback, with certificates made by the `openssl` CLI and
- * Node's https client trusting that CA.
+ * The webhook server over real HTTPS on loopback, with certificates made by the `openssl` CLI (the
+ * e2e harness's test/e2e/harness/pki.ts) and Node's https client trusting that CA.
  *
  * The ServiceAccount source differs by part:
  * - "server" tests run startWebhookServer in-process with an in-memory FAKE source (list/watch/get
@@ -12,7 +12,7 @@
  * Both are fakes of kube-apiserver; the webhook against a real kube-apiserver is the e2e tier.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -28,87 +28,23 @@ import { webhookConfig } from "../../src/core/mutate/config.js";
 import { podAdmitter } from "../../src/webhook/admit.js";
 import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../../src/webhook/sa-cache.js";
 import { startWebhookServer, WebhookMetrics, type WebhookServer } from "../../src/webhook/server.js";
+import { createCa, issueServingCert, type Cert } from "../e2e/harness/pki.js";
 import { FakeServiceAccountSource, quiet } from "../support/fake-sa-source.js";
 import { CLI } from "../support/paths.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
 const ARN = "arn:aws:iam::111122223333:role/app";
-const OPENSSL = process.env.OPENSSL ?? "openssl";
 
 // ---------------------------------------------------------------- certificates (openssl CLI)
 
-interface Pair {
-  cert: string;
-  key: string;
-}
-
-function openssl(args: string[]): void {
-  execFileSync(OPENSSL, args, { stdio: ["ignore", "ignore", "pipe"] });
-}
-
-function newKey(file: string): void {
-  openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file]);
-}
-
-function makeCa(dir: string): Pair {
-  const key = join(dir, "ca.key");
-  const cert = join(dir, "ca.crt");
-  newKey(key);
-  openssl([
-    "req",
-    "-x509",
-    "-new",
-    "-key",
-    key,
-    "-sha256",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=webhook test CA",
-    "-out",
-    cert,
-  ]);
-  return { cert, key };
-}
-
-function makeServing(dir: string, ca: Pair, name: string): Pair {
-  const key = join(dir, `${name}.key`);
-  const cert = join(dir, `${name}.crt`);
-  const csr = join(dir, `${name}.csr`);
-  const ext = join(dir, `${name}.ext`);
-  newKey(key);
-  writeFileSync(
-    ext,
-    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n" +
-      "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
-  );
-  openssl(["req", "-new", "-key", key, "-subj", `/CN=${name}`, "-out", csr]);
-  openssl([
-    "x509",
-    "-req",
-    "-in",
-    csr,
-    "-CA",
-    ca.cert,
-    "-CAkey",
-    ca.key,
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-sha256",
-    "-extfile",
-    ext,
-    "-out",
-    cert,
-  ]);
-  return { cert, key };
-}
+/** A certificate and key on disk: an issued pair, or the files the server is told to serve. */
+type Pair = Pick<Cert, "certFile" | "keyFile">;
 
 /** Replaces the serving files atomically (as a Secret volume update does). */
 function install(pair: Pair, target: Pair): void {
   for (const [from, to] of [
-    [pair.cert, target.cert],
-    [pair.key, target.key],
+    [pair.certFile, target.certFile],
+    [pair.keyFile, target.keyFile],
   ] as const) {
     writeFileSync(`${to}.tmp`, readFileSync(from));
     renameSync(`${to}.tmp`, to);
@@ -250,22 +186,21 @@ function envOf(p: Json): Record<string, string> {
 
 describe("webhook server (in-process, fake ServiceAccount source)", () => {
   const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-it-"));
-  let ca: Pair;
   let caPem: string;
   let serving: Pair;
-  let first: Pair;
-  let second: Pair;
+  let first: Cert;
+  let second: Cert;
   let source: FakeServiceAccountSource;
   let cache: ServiceAccountCache;
   let metrics: WebhookMetrics;
   let server: WebhookServer;
 
   before(async () => {
-    ca = makeCa(dir);
-    caPem = readFileSync(ca.cert, "utf8");
-    first = makeServing(dir, ca, "first");
-    second = makeServing(dir, ca, "second");
-    serving = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key") };
+    const ca = await createCa(dir, "webhook test CA");
+    caPem = ca.certPem;
+    first = await issueServingCert(ca, "first");
+    second = await issueServingCert(ca, "second");
+    serving = { certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key") };
     install(first, serving);
 
     source = new FakeServiceAccountSource({ holdLists: true });
@@ -285,8 +220,8 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
       host: "127.0.0.1",
       port: 0,
       metricsPort: 0,
-      tlsCertFile: serving.cert,
-      tlsKeyFile: serving.key,
+      tlsCertFile: serving.certFile,
+      tlsKeyFile: serving.keyFile,
       tlsPollIntervalMs: 200,
       admitPod: podAdmitter({ config, cache, gracePeriodMs: 300 }),
       ready: () => cache.synced(),
@@ -416,26 +351,26 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
   });
 
   it("serves a rotated certificate without a restart, and keeps it when a bad pair follows", async () => {
-    assert.equal(await servedFingerprint(server.port, caPem), fingerprint(first.cert));
+    assert.equal(await servedFingerprint(server.port, caPem), fingerprint(first.certFile));
     install(second, serving);
     await until(
       async () =>
-        (await servedFingerprint(server.port, caPem)) === fingerprint(second.cert) ? true : undefined,
+        (await servedFingerprint(server.port, caPem)) === fingerprint(second.certFile) ? true : undefined,
       "the rotated certificate",
     );
     // A key that does not match the certificate: rejected, the previous pair stays.
-    install({ cert: first.cert, key: second.key }, serving);
+    install({ certFile: first.certFile, keyFile: second.keyFile }, serving);
     await until(async () => {
       const m = await httpGet(server.metricsPort, "/metrics");
       return /irsa_webhook_tls_reloads_total\{result="error"\} 1/.test(m.body) ? true : undefined;
     }, "the rejected reload");
-    assert.equal(await servedFingerprint(server.port, caPem), fingerprint(second.cert));
+    assert.equal(await servedFingerprint(server.port, caPem), fingerprint(second.certFile));
     const ok = await https(server.port, caPem, "/mutate", { body: review(pod("app")) });
     assert.equal(ok.status, 200);
     install(first, serving); // valid again
     await until(
       async () =>
-        (await servedFingerprint(server.port, caPem)) === fingerprint(first.cert) ? true : undefined,
+        (await servedFingerprint(server.port, caPem)) === fingerprint(first.certFile) ? true : undefined,
       "recovery",
     );
   });
@@ -577,9 +512,9 @@ describe("irsa webhook (child process, fake kube API)", () => {
   let metricsPort = 0;
 
   before(async () => {
-    const ca = makeCa(dir);
-    caPem = readFileSync(ca.cert, "utf8");
-    const serving = makeServing(dir, ca, "webhook");
+    const ca = await createCa(dir, "webhook test CA");
+    caPem = ca.certPem;
+    const serving = await issueServingCert(ca, "webhook");
     kube = await startFakeKube();
     kube.items.set("team-a/app", saObject("team-a", "app", { [ROLE]: ARN }));
     const kubeconfig = join(dir, "kubeconfig");
@@ -602,8 +537,8 @@ describe("irsa webhook (child process, fake kube API)", () => {
         "--port=0",
         "--metrics-port=0",
         "--bind-address=127.0.0.1",
-        `--tls-cert=${serving.cert}`,
-        `--tls-key=${serving.key}`,
+        `--tls-cert=${serving.certFile}`,
+        `--tls-key=${serving.keyFile}`,
         `--kubeconfig=${kubeconfig}`,
         "--namespace=default",
         "--in-cluster=false",
