@@ -20,22 +20,17 @@ import {
   allowAnonymousDiscovery,
   createNamespace,
   createServiceAccount,
-  freePort,
-  httpCall,
   irsaOk,
-  issueServingCert,
   readPod,
   registerMutatingWebhook,
   REGION,
   REPO_ROOT,
   requestToken,
-  requireIrsaCli,
+  startIrsaWebhook,
   startKube,
   startMinio,
-  startProcess,
   stopAll,
   waitForWebhook,
-  waitUntil,
 } from "../test/e2e/harness/index.js";
 
 const keep = process.argv.includes("--keep");
@@ -69,29 +64,10 @@ async function main(): Promise<void> {
   console.log("  identical, byte for byte, to what `irsa discovery` prints");
 
   step("`irsa webhook`, registered with the stack CA's caBundle");
-  const cert = await issueServingCert(kube.ca, "webhook");
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const webhook = startProcess({
+  const { port, metricsPort } = await startIrsaWebhook(kube, {
     name: "irsa-webhook",
-    command: process.execPath,
-    args: [
-      requireIrsaCli(),
-      "webhook",
-      `--port=${port}`,
-      `--metrics-port=${metricsPort}`,
-      "--bind-address=127.0.0.1",
-      `--tls-cert=${cert.certFile}`,
-      `--tls-key=${cert.keyFile}`,
-      `--kubeconfig=${kube.kubeconfigFile}`,
-      `--aws-default-region=${REGION}`,
-    ],
-    logDir: kube.dir,
+    extraArgs: [`--aws-default-region=${REGION}`],
   });
-  await waitUntil(
-    "irsa webhook ready",
-    async () => (await httpCall(`http://127.0.0.1:${metricsPort}/readyz`)).status === 200,
-    { proc: webhook, timeoutMs: 30_000 },
-  );
   await registerMutatingWebhook(kube.kubeConfig, {
     name: "irsa-anywhere",
     url: `https://127.0.0.1:${port}/mutate`,

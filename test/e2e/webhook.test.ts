@@ -25,19 +25,16 @@ import {
   createNamespace,
   createPod,
   createServiceAccount,
-  freePort,
   httpCall,
   issueServingCert,
   readPod,
   registerMutatingWebhook,
   REPO_ROOT,
-  requireIrsaCli,
+  startIrsaWebhook,
   startKube,
-  startProcess,
   stopAll,
   uniqueName,
   waitForWebhook,
-  waitUntil,
   type Kube,
   type ManagedProcess,
 } from "./harness/index.js";
@@ -62,38 +59,6 @@ async function metric(name: string, port = metricsPort): Promise<number> {
   const res = await httpCall(`http://127.0.0.1:${port}/metrics`);
   const line = res.text.split("\n").find((l) => l.startsWith(name));
   return line === undefined ? 0 : Number(line.split(" ").pop());
-}
-
-/** Starts `irsa webhook` with a serving certificate from the harness CA; resolves once ready. */
-async function startWebhook(
-  name: string,
-  kubeconfigFile: string,
-): Promise<{ proc: ManagedProcess; port: number; metricsPort: number }> {
-  const cert = await issueServingCert(kube.ca, name);
-  const port = await freePort();
-  const metrics = await freePort();
-  const proc = startProcess({
-    name,
-    command: process.execPath,
-    args: [
-      requireIrsaCli(),
-      "webhook",
-      `--port=${port}`,
-      `--metrics-port=${metrics}`,
-      "--bind-address=127.0.0.1",
-      `--tls-cert=${cert.certFile}`,
-      `--tls-key=${cert.keyFile}`,
-      `--kubeconfig=${kubeconfigFile}`,
-      "--log-level=debug",
-    ],
-    logDir: kube.dir,
-  });
-  await waitUntil(
-    `${name} ready (ServiceAccount cache synced)`,
-    async () => (await httpCall(`http://127.0.0.1:${metrics}/readyz`)).status === 200,
-    { proc, timeoutMs: 30_000 },
-  );
-  return { proc, port, metricsPort: metrics };
 }
 
 /**
@@ -153,7 +118,7 @@ let lagging: { proc: ManagedProcess; metricsPort: number; proxy: Server };
 
 before(async () => {
   kube = await startKube();
-  const main = await startWebhook("irsa-webhook", kube.kubeconfigFile);
+  const main = await startIrsaWebhook(kube, { name: "irsa-webhook", extraArgs: ["--log-level=debug"] });
   webhook = main.proc;
   metricsPort = main.metricsPort;
   // Fail, not production's Ignore: any error answer from the webhook fails the test's pod creation.
@@ -178,7 +143,11 @@ before(async () => {
 
   // A second instance whose watch lags, serving only namespaces labelled LAGGING.
   const { server, kubeconfigFile } = await startLaggingProxy(WATCH_DELAY_MS);
-  const slow = await startWebhook("irsa-webhook-lagging", kubeconfigFile);
+  const slow = await startIrsaWebhook(kube, {
+    name: "irsa-webhook-lagging",
+    kubeconfigFile,
+    extraArgs: ["--log-level=debug"],
+  });
   lagging = { proc: slow.proc, metricsPort: slow.metricsPort, proxy: server };
   await registerMutatingWebhook(kube.kubeConfig, {
     name: "irsa-lagging",

@@ -6,6 +6,7 @@
  *   const ns = await createNamespace(kube.kubeConfig);        // + its default ServiceAccount
  *   const cert = await issueServingCert(kube.ca, "webhook");  // serve with cert.keyPem/cert.certPem
  *   await registerMutatingWebhook(kube.kubeConfig, { name, url, caBundle: kube.ca.caBundle });
+ *   const { port } = await startIrsaWebhook(kube, { name: "irsa-webhook" }); // `irsa webhook`, ready
  */
 export * from "./aws.js";
 export * from "./http.js";
@@ -15,3 +16,4 @@ export * from "./kube.js";
 export * from "./peers.js";
 export * from "./pki.js";
 export * from "./proc.js";
+export * from "./webhook.js";
