@@ -39,6 +39,17 @@ before(async () => {
 });
 after(stopAll);
 
+/** AssumeRoleWithWebIdentity at MinIO for its role, through the AWS SDK v3. */
+function assumeRole(token: string, sessionName: string) {
+  return stsClient(minio.endpoint).send(
+    new AssumeRoleWithWebIdentityCommand({
+      RoleArn: minio.roleArn,
+      RoleSessionName: sessionName,
+      WebIdentityToken: token,
+    }),
+  );
+}
+
 function isStsError(code: string, message: RegExp): (e: unknown) => boolean {
   return (e) => {
     assert.equal((e as { name?: string }).name, code, String(e));
@@ -50,13 +61,7 @@ function isStsError(code: string, message: RegExp): (e: unknown) => boolean {
 test("MinIO exchanges a kube-apiserver token for credentials (SDK v3)", async (t) => {
   t.diagnostic(`minio ready (OpenID provider loaded) in ${minio.startMs} ms`);
   const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["sts.amazonaws.com"] });
-  const res = await stsClient(minio.endpoint).send(
-    new AssumeRoleWithWebIdentityCommand({
-      RoleArn: minio.roleArn,
-      RoleSessionName: "e2e-sdk",
-      WebIdentityToken: token,
-    }),
-  );
+  const res = await assumeRole(token, "e2e-sdk");
   assert.ok(res.Credentials?.AccessKeyId, "an access key id");
   assert.ok(res.Credentials.SecretAccessKey, "a secret key");
   assert.ok(res.Credentials.SessionToken, "a session token");
@@ -96,27 +101,12 @@ test("MinIO refuses a token with the same kid and claims signed by another key",
   assert.deepEqual(decodeJwt(forged), claims);
   assert.equal(decodeProtectedHeader(forged).kid, header.kid);
   await assert.rejects(
-    stsClient(minio.endpoint).send(
-      new AssumeRoleWithWebIdentityCommand({
-        RoleArn: minio.roleArn,
-        RoleSessionName: "e2e-forged",
-        WebIdentityToken: forged,
-      }),
-    ),
+    assumeRole(forged, "e2e-forged"),
     isStsError("InvalidParameterValue", /verification error/),
   );
 });
 
 test("MinIO refuses a genuine token issued for another audience", async () => {
   const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["something-else"] });
-  await assert.rejects(
-    stsClient(minio.endpoint).send(
-      new AssumeRoleWithWebIdentityCommand({
-        RoleArn: minio.roleArn,
-        RoleSessionName: "e2e-aud",
-        WebIdentityToken: token,
-      }),
-    ),
-    isStsError("InvalidParameterValue", /azp|aud/),
-  );
+  await assert.rejects(assumeRole(token, "e2e-aud"), isStsError("InvalidParameterValue", /azp|aud/));
 });
