@@ -1,22 +1,28 @@
 /**
  * A verifying STS (MinIO) trusts kube-apiserver as its OpenID provider: a TokenRequest token for
  * audience sts.amazonaws.com is exchanged for credentials; a token with the same kid and claims but
- * signed by another key, and a token for another audience, are refused.
+ * signed by another key, and a token for another audience, are refused. The same MinIO is also the
+ * S3 endpoint where discovery documents can be published for anonymous reads, as on AWS S3.
  */
 import { AssumeRoleWithWebIdentityCommand } from "@aws-sdk/client-sts";
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   allowAnonymousDiscovery,
   aws,
   createNamespace,
   createServiceAccount,
+  httpCall,
+  irsaOk,
   requestToken,
   startKube,
   startMinio,
   stopAll,
   stsClient,
+  tempDir,
   type Kube,
   type Minio,
 } from "./harness/index.js";
@@ -109,4 +115,63 @@ test("MinIO refuses a token with the same kid and claims signed by another key",
 test("MinIO refuses a genuine token issued for another audience", async () => {
   const { token } = await requestToken(kube.kubeConfig, ns, "app", { audiences: ["something-else"] });
   await assert.rejects(assumeRole(token, "e2e-aud"), isStsError("InvalidParameterValue", /azp|aud/));
+});
+
+test("MinIO's S3 serves documents published with the AWS CLI to anonymous readers, byte for byte", async () => {
+  const root = {
+    AWS_ACCESS_KEY_ID: minio.rootUser,
+    AWS_SECRET_ACCESS_KEY: minio.rootPassword,
+  };
+  const s3 = async (args: string[]) => {
+    const r = await aws(args, { endpoint: minio.endpoint, env: root });
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  };
+  const bucket = "oidc-e2e";
+  await s3(["s3api", "create-bucket", "--bucket", bucket]);
+  const policy = {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: ["*"] },
+        Action: ["s3:GetObject"],
+        Resource: [`arn:aws:s3:::${bucket}/*`],
+      },
+    ],
+  };
+  await s3(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy", JSON.stringify(policy)]);
+
+  const issuer = "https://oidc.example.com/cluster-1";
+  const discovery = (await irsaOk(["discovery", "--issuer", issuer, "--key", kube.saPubFile])).stdout.slice(
+    0,
+    -1,
+  );
+  const jwks = (await irsaOk(["jwks", "--key", kube.saPubFile])).stdout.slice(0, -1);
+  const dir = await tempDir("s3-docs");
+  for (const [key, body, type] of [
+    [".well-known/openid-configuration", discovery, "application/json"],
+    ["openid/v1/jwks", jwks, "application/jwk-set+json"],
+  ] as const) {
+    const file = join(dir, key.replaceAll("/", "_"));
+    await writeFile(file, body);
+    await s3([
+      "s3api",
+      "put-object",
+      "--bucket",
+      bucket,
+      "--key",
+      key,
+      "--body",
+      file,
+      "--content-type",
+      type,
+    ]);
+    const res = await httpCall(`${minio.endpoint}/${bucket}/${key}`);
+    assert.equal(res.status, 200, `anonymous GET ${key}: ${res.text}`);
+    assert.equal(res.text, body, `${key} is served exactly as irsa printed it`);
+    assert.equal(res.headers["content-type"], type);
+  }
+  const denied = await httpCall(`${minio.endpoint}/${bucket}?list-type=2`);
+  assert.equal(denied.status, 403, "anonymous readers may fetch the documents but not list the bucket");
 });
