@@ -20,16 +20,20 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { readFile } from "node:fs/promises";
+import { posix } from "node:path";
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { parseAllDocuments } from "yaml";
 import {
   createNamespace,
   createPod,
   createServiceAccount,
   httpCall,
+  irsaOk,
   issueServingCert,
   readPod,
   registerMutatingWebhook,
   REPO_ROOT,
+  requestToken,
   startIrsaWebhook,
   startKube,
   stopAll,
@@ -197,6 +201,42 @@ describe("irsa webhook with a real kube-apiserver", () => {
     assert.equal(token.audience, "sts.amazonaws.com");
     assert.equal(token.expirationSeconds, 3600);
     assert.equal(token.path, "token");
+  });
+
+  it("injects a token volume and file path that kube-apiserver can fill: a TokenRequest for them verifies", async () => {
+    const ns = await createNamespace(kube.kubeConfig);
+    await createServiceAccount(kube.kubeConfig, ns, "reader", {
+      [ROLE]: arn("reader"),
+      "eks.amazonaws.com/audience": "minio.example.com",
+      "eks.amazonaws.com/token-expiration": "7200",
+    });
+    const created = await createPod(kube.kubeConfig, ns, {
+      spec: { serviceAccountName: "reader", containers: [{ name: "app", image: "busybox" }] },
+    });
+    const pod = await readPod(kube.kubeConfig, ns, created.metadata?.name ?? "");
+    const container = pod.spec?.containers[0];
+    const volume = pod.spec?.volumes?.find((v) => v.name === "aws-iam-token");
+    const projected = volume?.projected?.sources?.[0]?.serviceAccountToken;
+    const mount = container?.volumeMounts?.find((m) => m.name === "aws-iam-token");
+    assert.ok(projected && mount, "a projected token volume, mounted");
+    // The SDKs read the token at AWS_WEB_IDENTITY_TOKEN_FILE: it must be the projected file.
+    assert.equal(env(container).AWS_WEB_IDENTITY_TOKEN_FILE, posix.join(mount.mountPath, projected.path));
+
+    // What the kubelet asks for to fill the volume: a token for that audience and lifetime, bound to the pod.
+    const { token } = await requestToken(kube.kubeConfig, ns, "reader", {
+      audiences: [projected.audience ?? ""],
+      expirationSeconds: projected.expirationSeconds ?? 0,
+      boundPod: { name: pod.metadata?.name ?? "", uid: pod.metadata?.uid ?? "" },
+    });
+    const jwks = JSON.parse((await irsaOk(["jwks", "--key", kube.saPubFile])).stdout) as JSONWebKeySet;
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+      issuer: kube.issuer,
+      audience: "minio.example.com",
+      subject: `system:serviceaccount:${ns}:reader`,
+    });
+    assert.equal((payload.exp ?? 0) - (payload.iat ?? 0), 7200, "the lifetime the volume asks for");
+    const bound = payload["kubernetes.io"] as { pod?: { name?: string; uid?: string } };
+    assert.equal(bound.pod?.uid, pod.metadata?.uid, "bound to the mutated pod");
   });
 
   it("leaves pods alone whose ServiceAccount has no role, or that carry the skip label", async () => {
