@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_WEBHOOK_CONFIG,
+  MAX_TOKEN_EXPIRATION,
   MIN_TOKEN_EXPIRATION,
   randomJitter,
   webhookConfig,
@@ -54,7 +55,7 @@ export const WEBHOOK_FLAGS: readonly WebhookFlag[] = [
     kind: "int",
     field: "tokenExpiration",
     arg: "N",
-    help: `token lifetime in seconds (below ${MIN_TOKEN_EXPIRATION} is raised to ${MIN_TOKEN_EXPIRATION}); <prefix>/token-expiration on the service account or pod overrides it`,
+    help: `token lifetime in seconds (kept within ${MIN_TOKEN_EXPIRATION} to ${MAX_TOKEN_EXPIRATION}, kube-apiserver's bounds); <prefix>/token-expiration on the service account or pod overrides it`,
   },
   {
     name: "aws-default-region",

@@ -256,6 +256,14 @@ describe("token expiration", () => {
     ["pod annotation below 600 is raised", withPod("10"), withSa("3600"), {}, 600],
     ["unparseable pod annotation keeps the account's", withPod("soon"), withSa("3600"), {}, 3600],
     ["values above 86400 are kept (kube-apiserver caps them)", withPod("172800"), sa(), {}, 172800],
+    [
+      "above 2^32 (which kube-apiserver refuses) is lowered to 2^32",
+      withPod("9999999999"),
+      sa(),
+      {},
+      2 ** 32,
+    ],
+    ["--token-expiration above 2^32 is lowered too", pod(), sa(), { tokenExpiration: 2 ** 40 }, 2 ** 32],
   ];
   for (const [name, p, account, config, want] of cases) {
     it(name, () => {

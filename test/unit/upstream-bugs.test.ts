@@ -263,6 +263,21 @@ describe("env vars and annotations", () => {
     assert.equal(expiration("60"), 600, "raised to kube-apiserver's minimum");
     assert.equal(expiration("1h"), 7200, "an unparseable pod value is ignored");
   });
+
+  it("fixed: a token-expiration above 2^32 s is lowered to it (upstream passes it on and the pod is refused)", () => {
+    // kube-apiserver: "expirationSeconds: may not specify a duration larger than 2^32 seconds".
+    const key = "eks.amazonaws.com/token-expiration";
+    for (const [sa, onPod] of [
+      ["99999999999", undefined],
+      ["3600", "4294967297"],
+      ["3600", "9223372036854775807"],
+    ] as const) {
+      const p = pod({}, onPod === undefined ? {} : { annotations: { [key]: onPod } });
+      const r = run(p, { annotations: { [ROLE]: ARN, [key]: sa } });
+      const vol = list((r.pod.spec as Json).volumes)[0] as { projected: { sources: Json[] } };
+      assert.equal((vol.projected.sources[0]?.serviceAccountToken as Json).expirationSeconds, 2 ** 32);
+    }
+  });
 });
 
 describe("the admission exchange", () => {

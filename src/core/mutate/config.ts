@@ -10,6 +10,12 @@ export const DEFAULT_TOKEN_EXPIRATION = 86400;
 export const DEFAULT_MIN_TOKEN_EXPIRATION = 79200;
 /** kube-apiserver refuses projected tokens shorter than 10 minutes; shorter requests are raised to this. */
 export const MIN_TOKEN_EXPIRATION = 600;
+/**
+ * kube-apiserver refuses a pod whose projected token asks for more than 2^32 s ("may not specify a
+ * duration larger than 2^32 seconds"); longer requests are lowered to this. (Upstream passes them
+ * through, so a large token-expiration annotation makes the pod impossible to create.)
+ */
+export const MAX_TOKEN_EXPIRATION = 2 ** 32;
 
 /** The projected volume and file of the web-identity (IRSA) mode; not configurable upstream either. */
 export const WEB_IDENTITY_VOLUME_NAME = "aws-iam-token";
@@ -45,7 +51,7 @@ export interface WebhookConfig {
   readonly tokenAudience: string;
   /** --token-mount-path: where the web-identity token volume is mounted. */
   readonly tokenMountPath: string;
-  /** --token-expiration: default token lifetime in seconds (at least 600). */
+  /** --token-expiration: default token lifetime in seconds (600 to 2^32). */
   readonly tokenExpiration: number;
   /** --aws-default-region: if not empty, AWS_DEFAULT_REGION and AWS_REGION are injected. */
   readonly awsDefaultRegion: string;
@@ -83,13 +89,13 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = Object.freeze({
   jitter: randomJitter,
 });
 
-/** Raises a lifetime below the 600 s kube-apiserver minimum to it, as the webhook does everywhere. */
-export function atLeastMinExpiration(seconds: number): number {
-  return seconds < MIN_TOKEN_EXPIRATION ? MIN_TOKEN_EXPIRATION : seconds;
+/** A lifetime kube-apiserver accepts: below 600 s raised to it (as upstream), above 2^32 s lowered to it. */
+export function validTokenExpiration(seconds: number): number {
+  return Math.min(MAX_TOKEN_EXPIRATION, Math.max(MIN_TOKEN_EXPIRATION, seconds));
 }
 
-/** The defaults with some fields replaced; --token-expiration gets the 600 s minimum as at startup. */
+/** The defaults with some fields replaced; --token-expiration is brought within kube-apiserver's bounds. */
 export function webhookConfig(overrides: Partial<WebhookConfig> = {}): WebhookConfig {
   const merged = { ...DEFAULT_WEBHOOK_CONFIG, ...overrides };
-  return Object.freeze({ ...merged, tokenExpiration: atLeastMinExpiration(merged.tokenExpiration) });
+  return Object.freeze({ ...merged, tokenExpiration: validTokenExpiration(merged.tokenExpiration) });
 }

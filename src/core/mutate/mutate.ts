@@ -14,7 +14,7 @@ import {
   POD_IDENTITY_LABEL_VALUE,
   WEB_IDENTITY_TOKEN_PATH,
   WEB_IDENTITY_VOLUME_NAME,
-  atLeastMinExpiration,
+  validTokenExpiration,
   type WebhookConfig,
 } from "./config.js";
 import { goCsvFirstRecord, goJoinPath, parseGoInt64 } from "./goparse.js";
@@ -154,7 +154,7 @@ function skipContainers(pod: PodView, config: WebhookConfig): ReadonlySet<string
 function podTokenExpiration(pod: PodView, config: WebhookConfig, fromAccount: number): number {
   const value = annotation(pod, config, ANNOTATIONS.tokenExpiration);
   const parsed = value === undefined ? undefined : parseGoInt64(value);
-  return parsed === undefined ? atLeastMinExpiration(fromAccount) : atLeastMinExpiration(parsed);
+  return parsed === undefined ? validTokenExpiration(fromAccount) : validTokenExpiration(parsed);
 }
 
 function jittered(seconds: number, config: WebhookConfig): number {

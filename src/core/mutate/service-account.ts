@@ -5,7 +5,7 @@
  * listed for that mode.
  */
 import { IrsaError } from "../errors.js";
-import { ANNOTATIONS, atLeastMinExpiration, type WebhookConfig } from "./config.js";
+import { ANNOTATIONS, validTokenExpiration, type WebhookConfig } from "./config.js";
 import { Fields, isObject, typeName } from "./json.js";
 import { parseGoBool, parseGoInt64 } from "./goparse.js";
 
@@ -25,7 +25,7 @@ export interface ServiceAccountSettings {
   readonly audience: string;
   /** `<prefix>/sts-regional-endpoints` when it parses as a Go bool, else --sts-regional-endpoint. */
   readonly useRegionalSts: boolean;
-  /** `<prefix>/token-expiration` (at least 600) when it parses as an integer, else --token-expiration. */
+  /** `<prefix>/token-expiration` (600 to 2^32) when it parses as an integer, else --token-expiration. */
   readonly tokenExpiration: number;
   /** Set when the account is listed for container credentials; that mode then takes precedence. */
   readonly containerCredentials?: ContainerCredentialsSettings;
@@ -75,7 +75,7 @@ export function defaultServiceAccountSettings(
     roleArn: "",
     audience: config.tokenAudience,
     useRegionalSts: config.stsRegionalEndpoint,
-    tokenExpiration: atLeastMinExpiration(config.tokenExpiration),
+    tokenExpiration: validTokenExpiration(config.tokenExpiration),
   };
   return options.containerCredentials === true
     ? { ...base, containerCredentials: containerCredentialsSettings(config) }
@@ -115,7 +115,7 @@ export function serviceAccountSettings(
     audience: get(ANNOTATIONS.audience) ?? defaults.audience,
     useRegionalSts: (regional === undefined ? undefined : parseGoBool(regional)) ?? defaults.useRegionalSts,
     tokenExpiration:
-      parsedExpiration === undefined ? defaults.tokenExpiration : atLeastMinExpiration(parsedExpiration),
+      parsedExpiration === undefined ? defaults.tokenExpiration : validTokenExpiration(parsedExpiration),
   };
 }
 
