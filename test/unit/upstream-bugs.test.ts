@@ -280,6 +280,36 @@ describe("env vars and annotations", () => {
   });
 });
 
+describe("skip-containers", () => {
+  it("fixed (upstream #93): every container named is skipped, however the list is spaced or quoted", () => {
+    // Upstream reads the annotation as the first record of Go's encoding/csv: after "a, b" it skips
+    // " b", which no container is named, so the sidecar still got the credentials; a second line
+    // was ignored; a misplaced quote made it skip nothing at all.
+    const skipped = (annotation: string): string[] => {
+      const p = pod(
+        { containers: ["app", "istio-proxy", "jaeger-agent"].map((name) => ({ name })) },
+        { annotations: { "eks.amazonaws.com/skip-containers": annotation } },
+      );
+      return containersOf(run(p))
+        .filter((c) => c.env === undefined)
+        .map((c) => String(c.name));
+    };
+    const both = ["istio-proxy", "jaeger-agent"];
+    assert.deepEqual(skipped("istio-proxy,jaeger-agent"), both, "as upstream");
+    assert.deepEqual(skipped("istio-proxy, jaeger-agent"), both);
+    assert.deepEqual(skipped("istio-proxy\njaeger-agent\n"), both);
+    assert.deepEqual(skipped('"istio-proxy", jaeger-agent'), both);
+    assert.deepEqual(skipped('istio-proxy,jaeger-agent,"typo'), both);
+  });
+
+  it("as upstream, skip-containers is read from the pod only, not from the ServiceAccount", () => {
+    const r = run(pod(), {
+      annotations: { [ROLE]: ARN, "eks.amazonaws.com/skip-containers": "app" },
+    });
+    assert.equal(envOf(containersOf(r)[0]).AWS_ROLE_ARN, ARN);
+  });
+});
+
 describe("the admission exchange", () => {
   it("upstream #225, #205 (PR #310): the answer names apiVersion and kind, in the request's version", () => {
     for (const apiVersion of ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const) {

@@ -17,7 +17,7 @@ import {
   validTokenExpiration,
   type WebhookConfig,
 } from "./config.js";
-import { goCsvFirstRecord, goJoinPath, parseGoInt64 } from "./goparse.js";
+import { goJoinPath, parseGoInt64 } from "./goparse.js";
 import { Fields, isObject, typeName, type JsonObject } from "./json.js";
 import { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
 import type { ServiceAccountSettings } from "./service-account.js";
@@ -144,10 +144,17 @@ function annotation(pod: PodView, config: WebhookConfig, name: string): string |
   return Object.hasOwn(pod.annotations, key) ? pod.annotations[key] : undefined;
 }
 
-/** `<prefix>/skip-containers`: the first CSV record; unparseable skips none, as upstream. */
+/**
+ * `<prefix>/skip-containers`: container names separated by commas, spaces or line breaks, each may
+ * be in double quotes. Upstream takes the first record of Go's encoding/csv, so after "a, b" it
+ * skips " b" (no container is named that), ignores a second line, and skips nothing at all when a
+ * quote is misplaced: credentials went to the containers the pod asked to leave out. Container
+ * names are DNS labels (no comma, quote or space), so every name upstream skips is skipped here.
+ */
 function skipContainers(pod: PodView, config: WebhookConfig): ReadonlySet<string> {
-  const value = annotation(pod, config, ANNOTATIONS.skipContainers);
-  return new Set(value === undefined ? [] : (goCsvFirstRecord(value) ?? []));
+  const value = annotation(pod, config, ANNOTATIONS.skipContainers) ?? "";
+  const names = value.split(/[\s,]+/).map((n) => n.replace(/^"|"$/g, ""));
+  return new Set(names.filter((n) => n !== ""));
 }
 
 /** Pod annotation `<prefix>/token-expiration` overrides the account's, when it parses. */
