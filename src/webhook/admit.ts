@@ -151,6 +151,9 @@ export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
       } else {
         reason = `service account not in the cache (${found.via})`;
       }
+    } else if (result.conflict !== undefined) {
+      reason = `${result.mode}: ${result.conflict}`;
+      warnings.push(`irsa webhook: ${result.conflict}`);
     } else {
       reason = result.patch.length === 0 ? `${result.mode}: pod already has everything` : result.mode;
       const arnWarning = result.mode === "web-identity" ? roleArnWarning(settings.roleArn) : undefined;

@@ -176,6 +176,21 @@ describe("irsa mutate", () => {
     assert.match(r.stderr, /^warning: role ARN "my-role" is not of the form/);
   });
 
+  it("warns, and prints the pod unchanged, when the pod's own volume has the token volume's name", async () => {
+    const pod = file(
+      "pod-foreign-volume.yaml",
+      "metadata: {name: app}\nspec:\n  serviceAccountName: reader\n  containers: [{name: app}]\n" +
+        "  volumes: [{name: aws-iam-token, hostPath: {path: /x}}]\n",
+    );
+    const r = await irsa("mutate", "--pod", pod, "--service-account", SA, "-o", "patch");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), []);
+    assert.match(
+      r.stderr,
+      /^warning: the pod's own volume "aws-iam-token" is not a projected service account token/,
+    );
+  });
+
   it("reads an upstream fixture with a Windows node selector", async () => {
     const sa = file(
       "sa-default.yaml",

@@ -402,12 +402,37 @@ describe("env already present", () => {
 });
 
 describe("volume and mount already present", () => {
-  it("keeps a volume of the same name, whatever its source, and still injects env and mount", () => {
-    const r = run(pod({ volumes: [{ name: "aws-iam-token", hostPath: { path: "/x" } }] }));
+  it("uses a volume of the same name that is the token volume, and injects env and mount", () => {
+    const token = { audience: "sts.amazonaws.com", expirationSeconds: 3600, path: "token" };
+    const volume = { name: "aws-iam-token", projected: { sources: [{ serviceAccountToken: token }] } };
+    const r = run(pod({ volumes: [volume] }));
     assert.deepEqual(
       r.patch.map((o) => o.path),
       ["/spec/containers/0/env", "/spec/containers/0/volumeMounts"],
     );
+    assert.equal(r.conflict, undefined);
+  });
+
+  it("leaves the pod unchanged, saying why, when its own volume of that name is something else", () => {
+    const token = (audience: string, path = "token") => ({
+      projected: { sources: [{ configMap: { name: "ca" } }, { serviceAccountToken: { audience, path } }] },
+    });
+    for (const source of [
+      { hostPath: { path: "/x" } },
+      { emptyDir: {} },
+      token("vault"),
+      token("sts.amazonaws.com", "other"),
+      { projected: { sources: [{ serviceAccountToken: { path: "token" } }] } },
+    ]) {
+      const r = run(pod({ volumes: [{ name: "aws-iam-token", ...source }] }));
+      assert.deepEqual(r.patch, [], JSON.stringify(source));
+      assert.match(r.conflict ?? "", /own volume "aws-iam-token" is not a projected service account token/);
+    }
+    const cc = run(pod({ volumes: [{ name: "eks-pod-identity-token", emptyDir: {} }] }), {
+      options: { containerCredentials: true },
+    });
+    assert.deepEqual(cc.patch, [], "no label either in container-credentials mode");
+    assert.match(cc.conflict ?? "", /"eks-pod-identity-token"/);
   });
 
   it("keeps a mount of the volume, whatever its path", () => {

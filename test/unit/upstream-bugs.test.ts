@@ -186,6 +186,41 @@ describe("what upstream skipped when part of the mutation was already there", ()
     assert.equal(new Set(mounts).size, mounts.length);
   });
 
+  it("fixed (upstream #315, PR #316): a pod whose own volume is named aws-iam-token is left unchanged", () => {
+    // Upstream matched the volume by name only: it added no token volume, yet pointed every
+    // container's AWS_WEB_IDENTITY_TOKEN_FILE and mount at the pod's own volume (a hostPath, a
+    // secret, a token for Vault), so the SDKs failed over to the node's role.
+    const vault = { serviceAccountToken: { audience: "vault", expirationSeconds: 3600, path: "token" } };
+    const p = pod({
+      containers: [{ name: "app" }, { name: "sidecar" }],
+      volumes: [{ name: "aws-iam-token", projected: { sources: [vault] } }],
+    });
+    const r = run(p);
+    assert.deepEqual(r.patch, []);
+    assert.deepEqual(r.pod, p);
+    assert.match(r.conflict ?? "", /own volume "aws-iam-token" is not a projected service account token/);
+  });
+
+  it("upstream #315's other half: the webhook's own volume from an earlier pass is used, not refused", () => {
+    const first = run(pod());
+    const withSidecar = structuredClone(first.pod);
+    list((withSidecar.spec as Json).containers).push({ name: "sidecar" });
+    const again = run(withSidecar, { config: { tokenExpiration: 7200 } });
+    assert.equal(again.conflict, undefined, "another lifetime does not make it foreign");
+    assert.deepEqual(paths(again), ["/spec/containers/1/env", "/spec/containers/1/volumeMounts"]);
+  });
+
+  it("upstream #315 through the admission path: the pod is admitted unchanged with a warning", async () => {
+    const lookup = fakeLookup({ "team-a/app": { annotations: { [ROLE]: ARN }, via: "cache" } });
+    const admit = podAdmitter({ config: webhookConfig(), cache: lookup, gracePeriodMs: 0 });
+    const object = pod({ volumes: [{ name: "aws-iam-token", secret: { secretName: "creds" } }] });
+    const d = await admit(request({ object }));
+    assert.deepEqual(d.patch, []);
+    assert.match(d.reason, /not mutated/);
+    assert.equal(d.warnings?.length, 1);
+    assert.match(d.warnings[0] ?? "", /^irsa webhook: the pod's own volume "aws-iam-token"/);
+  });
+
   it("upstream #17 (PR #18): a pod without volumes (automountServiceAccountToken: false) gets /spec/volumes", () => {
     // Upstream's `add /spec/volumes/0` failed there: "doc is missing path: /spec/volumes/0".
     const r = run(pod({ automountServiceAccountToken: false }));

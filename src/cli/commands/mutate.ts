@@ -124,6 +124,7 @@ ${webhookFlagsHelp()}`,
     const warning = listed ? undefined : roleArnWarning(settings.roleArn);
     if (warning !== undefined) io.err(`warning: ${warning}\n`);
     const result = mutatePod(pod, settings, config);
+    if (result.conflict !== undefined) io.err(`warning: ${result.conflict}\n`);
     if (result.mode === "none") {
       io.err(
         `note: not mutated: service account ${namespace}/${saName} has no ${config.annotationPrefix}/role-arn annotation` +

@@ -1,6 +1,14 @@
 /** The webhook's pod mutation: pure functions, no I/O. */
 export * from "./config.js";
-export { mutatePod, mutationPatch, planPodPatch, podPatch, readPod, ENV } from "./mutate.js";
+export {
+  mutatePod,
+  mutationPatch,
+  planPodPatch,
+  podPatch,
+  readPod,
+  tokenVolumeConflict,
+  ENV,
+} from "./mutate.js";
 export type {
   ContainerView,
   MutationMode,
@@ -8,6 +16,7 @@ export type {
   MutationResult,
   PodPatchPlan,
   PodView,
+  VolumeView,
 } from "./mutate.js";
 export { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
 export {

@@ -3,7 +3,8 @@
  * a JSON Patch of targeted `add` operations and the patched Pod out. Behaviour follows the
  * pod-identity webhook it replaces (same env vars, volume, mount, label, annotations and
  * precedence), except that it patches only what is missing: a pod that already has everything gets
- * an empty patch, and a container with a different volume at the token's mount path gets no mount.
+ * an empty patch, a container with a different volume at the token's mount path gets no mount, and
+ * a pod whose own volume has the token volume's name is left unchanged.
  */
 import { IrsaError } from "../errors.js";
 import {
@@ -54,9 +55,11 @@ export interface PodPatchPlan {
 
 export interface MutationPatch {
   readonly mode: MutationMode;
-  /** Empty when the pod already has everything (or is not for this webhook). */
+  /** Empty when the pod already has everything (or is not for this webhook, or `conflict` is set). */
   readonly patch: PatchOperation[];
   readonly plan: PodPatchPlan | undefined;
+  /** Why a pod the account asks to mutate is left unchanged (its own volume has the token volume's name). */
+  readonly conflict?: string;
 }
 
 export interface MutationResult extends MutationPatch {
@@ -81,13 +84,19 @@ export interface ContainerView {
   readonly mounts: readonly { readonly name: string; readonly mountPath: string | undefined }[] | undefined;
 }
 
+export interface VolumeView {
+  readonly name: string;
+  /** The serviceAccountToken sources of a projected volume (audience "" when unset). */
+  readonly serviceAccountTokens: readonly { readonly audience: string; readonly path: string }[];
+}
+
 export interface PodView {
   readonly hasMetadata: boolean;
   readonly annotations: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>> | undefined;
   readonly nodeSelector: Readonly<Record<string, string>>;
-  /** Volume names; undefined when `volumes` is absent or null. */
-  readonly volumes: readonly string[] | undefined;
+  /** undefined when `volumes` is absent or null. */
+  readonly volumes: readonly VolumeView[] | undefined;
   readonly containers: readonly ContainerView[];
   readonly initContainers: readonly ContainerView[];
 }
@@ -116,6 +125,18 @@ function readContainers(spec: JsonObject, key: string): ContainerView[] {
   });
 }
 
+/** A projected volume's serviceAccountToken sources, read leniently (other shapes have none). */
+function serviceAccountTokens(volume: JsonObject): VolumeView["serviceAccountTokens"] {
+  const projected = volume.projected;
+  if (!isObject(projected) || !Array.isArray(projected.sources)) return [];
+  return projected.sources.flatMap((source: unknown) => {
+    const t = isObject(source) ? source.serviceAccountToken : undefined;
+    if (!isObject(t)) return [];
+    const str = (v: unknown): string => (typeof v === "string" ? v : "");
+    return [{ audience: str(t.audience), path: str(t.path) }];
+  });
+}
+
 /** Checks the parts of the pod the mutation reads or writes, naming the first bad field. */
 export function readPod(pod: unknown): PodView {
   if (!isObject(pod)) throw fields.fail("(root)", `expected an object, got ${typeName(pod)}`);
@@ -131,9 +152,13 @@ export function readPod(pod: unknown): PodView {
     annotations: (metadata && fields.optStringMap(metadata, "annotations", "metadata")) ?? {},
     labels: metadata && fields.optStringMap(metadata, "labels", "metadata"),
     nodeSelector: fields.optStringMap(spec, "nodeSelector", "spec") ?? {},
-    volumes: volumeList?.map((_, i) =>
-      fields.reqString(fields.element(volumeList, i, "spec.volumes"), "name", `spec.volumes[${i}]`),
-    ),
+    volumes: volumeList?.map((_, i) => {
+      const volume = fields.element(volumeList, i, "spec.volumes");
+      return {
+        name: fields.reqString(volume, "name", `spec.volumes[${i}]`),
+        serviceAccountTokens: serviceAccountTokens(volume),
+      };
+    }),
     containers: readContainers(spec, "containers"),
     initContainers: readContainers(spec, "initContainers"),
   };
@@ -261,8 +286,29 @@ function containerOps(c: ContainerView, base: string, plan: PodPatchPlan): Patch
   return ops;
 }
 
+/**
+ * Why the pod cannot be given `plan`: it has a volume of the token volume's name that is not the
+ * projected service account token for the plan's audience and path (a hostPath, a secret, a token
+ * for another audience). Upstream (#315) skips adding its volume then but still points every
+ * container's env and mount at that volume, so the SDKs read the wrong file and fall back to the
+ * node's role. undefined when there is no such volume, or it is the token volume (a previous pass).
+ */
+export function tokenVolumeConflict(pod: PodView, plan: PodPatchPlan): string | undefined {
+  const volume = pod.volumes?.find((v) => v.name === plan.volumeName);
+  if (volume === undefined) return undefined;
+  const ours = volume.serviceAccountTokens.some(
+    (t) => t.audience === plan.audience && t.path === plan.tokenPath,
+  );
+  if (ours) return undefined;
+  return (
+    `the pod's own volume "${plan.volumeName}" is not a projected service account token for audience ` +
+    `${JSON.stringify(plan.audience)} and path ${JSON.stringify(plan.tokenPath)}: pod not mutated (rename that volume)`
+  );
+}
+
 /** The JSON Patch that gives `pod` what `plan` injects, and nothing it already has. */
 export function podPatch(pod: PodView, plan: PodPatchPlan): PatchOperation[] {
+  if (tokenVolumeConflict(pod, plan) !== undefined) return [];
   const ops: PatchOperation[] = [];
   if (plan.mode === "container-credentials") {
     const label = { [POD_IDENTITY_LABEL]: POD_IDENTITY_LABEL_VALUE };
@@ -276,7 +322,7 @@ export function podPatch(pod: PodView, plan: PodPatchPlan): PatchOperation[] {
       });
     }
   }
-  if (!(pod.volumes ?? []).includes(plan.volumeName)) {
+  if (!(pod.volumes ?? []).some((v) => v.name === plan.volumeName)) {
     const volume = {
       name: plan.volumeName,
       projected: {
@@ -324,5 +370,6 @@ export function mutationPatch(
   const view = readPod(pod);
   const plan = planPodPatch(view, sa, config);
   if (plan === undefined) return { mode: "none", patch: [], plan };
-  return { mode: plan.mode, patch: podPatch(view, plan), plan };
+  const conflict = tokenVolumeConflict(view, plan);
+  return { mode: plan.mode, patch: podPatch(view, plan), plan, ...(conflict !== undefined && { conflict }) };
 }
