@@ -352,6 +352,38 @@ describe("irsa webhook with a real kube-apiserver", () => {
     assert.equal(env(app).AWS_ROLE_ARN, arn("probes"));
   });
 
+  it("stores what upstream got wrong: a token lifetime over 2^32 s, a foreign aws-iam-token volume, a dry run", async () => {
+    const ns = await createNamespace(kube.kubeConfig);
+    await createServiceAccount(kube.kubeConfig, ns, "app", { [ROLE]: arn("upstream-bugs") });
+    const spec = { serviceAccountName: "app", containers: [{ name: "app", image: "busybox" }] };
+    // kube-apiserver refuses a projected token over 2^32 s; upstream passed the annotation through.
+    const long = await createPod(kube.kubeConfig, ns, {
+      metadata: {
+        name: uniqueName("long"),
+        annotations: { "eks.amazonaws.com/token-expiration": "99999999999" },
+      },
+      spec,
+    });
+    const token = long.spec?.volumes?.find((v) => v.name === "aws-iam-token")?.projected?.sources?.[0];
+    assert.equal(token?.serviceAccountToken?.expirationSeconds, 2 ** 32);
+    // Upstream #315: the pod's own volume of that name; upstream pointed the env and mount at it.
+    const foreign = await createPod(kube.kubeConfig, ns, {
+      spec: { ...spec, volumes: [{ name: "aws-iam-token", emptyDir: {} }] },
+    });
+    assert.equal(env(foreign.spec?.containers[0]).AWS_ROLE_ARN, undefined);
+    assert.equal(
+      foreign.spec?.containers[0]?.volumeMounts?.some((m) => m.name === "aws-iam-token"),
+      false,
+    );
+    // Upstream #46: a dry run (kubectl diff) reaches the webhook and comes back mutated.
+    const dry = await kube.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: ns,
+      dryRun: "All",
+      body: { apiVersion: "v1", kind: "Pod", metadata: { name: uniqueName("dry") }, spec },
+    });
+    assert.ok(isMutated(dry, arn("upstream-bugs")));
+  });
+
   it("follows a ServiceAccount annotated after creation", async () => {
     const ns = await createNamespace(kube.kubeConfig);
     await createServiceAccount(kube.kubeConfig, ns, "late");
