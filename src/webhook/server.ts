@@ -65,6 +65,11 @@ export type AdmissionResult =
   | "method_not_allowed"
   | "error";
 
+/** Longest a connection may take to finish its TLS handshake, or a request its headers. */
+const STALL_TIMEOUT_MS = 10_000;
+/** Longest a request may take to arrive whole: kube-apiserver's longest webhook timeout. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** 3 MiB: kube-apiserver's own request limit, so any pod it accepted fits. */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -541,12 +546,25 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       );
   };
 
-  const https: HttpsServer = createHttpsServer({ ...current, ...TLS_OPTIONS }, onRequest);
+  const https: HttpsServer = createHttpsServer(
+    {
+      ...current,
+      ...TLS_OPTIONS,
+      // Stalled connections (slowloris) each hold a descriptor: kube-apiserver completes the
+      // handshake and sends each request at once, and gives up on a webhook after at most 30 s.
+      handshakeTimeout: STALL_TIMEOUT_MS,
+      // How often the header and request timeouts are enforced (Node's default: every 30 s).
+      connectionsCheckingInterval: 1000,
+    },
+    onRequest,
+  );
   // kube-apiserver keeps connections idle for up to 90 s; closing them first races with a new
   // request on the same connection (which then fails), so let the client close idle connections.
+  // Idle keep-alive connections are not subject to the two timeouts below (they run from a
+  // request's first byte), so these may be far shorter than keepAliveTimeout.
   https.keepAliveTimeout = 120_000;
-  https.headersTimeout = 130_000;
-  https.requestTimeout = 140_000;
+  https.headersTimeout = STALL_TIMEOUT_MS;
+  https.requestTimeout = REQUEST_TIMEOUT_MS;
   https.on("tlsClientError", (e) => {
     log.debug({ err: e.message }, "TLS handshake failed");
   });

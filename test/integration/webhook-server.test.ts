@@ -15,9 +15,9 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect as tcpConnect, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -397,6 +397,81 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
       /http_request_count\{verb="GET",path="other",code="404"\} 1/,
       "unknown paths share one label",
     );
+  });
+
+  it("cuts connections stalled in the TLS handshake or the request headers, but not idle keep-alive ones", async () => {
+    // Slowloris: each stalled connection holds a file descriptor. kube-apiserver sends the whole
+    // request at once and gives up after at most 30 s, so waiting minutes for it only helps an attacker.
+    const closed = (socket: Socket): Promise<number> =>
+      new Promise((resolve) => {
+        socket.on("error", () => undefined);
+        socket.resume(); // read the server's 408 and end, so "close" can follow
+        socket.on("close", () => {
+          resolve(Date.now());
+        });
+      });
+    const deadline = (ms: number): Promise<number> =>
+      new Promise((resolve) => {
+        setTimeout(() => {
+          resolve(Number.POSITIVE_INFINITY);
+        }, ms).unref();
+      });
+    const t0 = Date.now();
+    const noHandshake = tcpConnect(server.port, "127.0.0.1");
+    const noHandshakeClosed = closed(noHandshake);
+    const halfHeaders = connect({ host: "127.0.0.1", port: server.port, ca: caPem }, () => {
+      halfHeaders.write("POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n");
+    });
+    const halfHeadersClosed = closed(halfHeaders);
+    // A keep-alive connection as kube-apiserver keeps one: a review, then idle, then another.
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: caPem });
+    const onAgent = (): Promise<{ status: number; localPort: number | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            path: "/mutate",
+            method: "POST",
+            agent,
+            headers: { "Content-Type": "application/json" },
+          },
+          (res) => {
+            const localPort = res.socket.localPort;
+            res.resume();
+            res.on("end", () => {
+              resolve({ status: res.statusCode ?? 0, localPort });
+            });
+          },
+        );
+        req.on("error", reject);
+        req.end(review(pod("app")));
+      });
+    try {
+      const firstReview = await onAgent();
+      assert.equal(firstReview.status, 200);
+      const limit = deadline(20_000);
+      const stalled = [
+        await Promise.race([noHandshakeClosed, limit]),
+        await Promise.race([halfHeadersClosed, limit]),
+      ].map((t) => t - t0);
+      assert.ok(
+        stalled[0] !== undefined && stalled[0] <= 15_000,
+        `no handshake: closed after ${stalled[0]} ms`,
+      );
+      assert.ok(
+        stalled[1] !== undefined && stalled[1] <= 15_000,
+        `half headers: closed after ${stalled[1]} ms`,
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, t0 + 12_000 - Date.now())));
+      const secondReview = await onAgent();
+      assert.equal(secondReview.status, 200);
+      assert.equal(secondReview.localPort, firstReview.localPort, "the idle connection was kept and reused");
+    } finally {
+      noHandshake.destroy();
+      halfHeaders.destroy();
+      agent.destroy();
+    }
   });
 
   it("finishes an in-flight review when closing, then refuses new connections", async () => {
