@@ -55,6 +55,18 @@ function parse(raw: string, what: string, flag: string): URL {
   return u;
 }
 
+/**
+ * The port as written in `raw`: URL.port drops the scheme's default (":443"), but IAM compares
+ * the issuer as a string, so a written ":443" matters as much as any other port.
+ */
+function explicitPort(raw: string): string {
+  const rest = raw.slice(raw.indexOf("//") + 2);
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
+  const host = authority.replace(/^\[[^\]]*\]/, "");
+  const colon = host.lastIndexOf(":");
+  return colon < 0 ? "" : host.slice(colon + 1);
+}
+
 /** Validates a service-account issuer URL. Throws IrsaError; returns warnings for legal but risky forms. */
 export function checkIssuerUrl(raw: string, flag = "--issuer"): UrlCheck {
   const u = parse(raw, "issuer URL", flag);
@@ -79,9 +91,10 @@ export function checkIssuerUrl(raw: string, flag = "--issuer"): UrlCheck {
         `match only an OIDC provider created with that trailing slash, and "${raw.replace(/\/+$/, "")}" is a different issuer`,
     );
   }
-  if (u.port !== "") {
+  const port = explicitPort(raw);
+  if (port !== "") {
     warnings.push(
-      `issuer URL "${raw}" has a port (${u.port}): IAM OIDC provider URLs should not contain a port; ` +
+      `issuer URL "${raw}" has a port (${port}): IAM OIDC provider URLs should not contain a port; ` +
         `publish the documents on 443 for AWS STS`,
     );
   }

@@ -42,6 +42,12 @@ describe("checkIssuerUrl", () => {
     const r = checkIssuerUrl("https://127.0.0.1:6443");
     assert.match(r.warnings.join("\n"), /has a port \(6443\)/);
   });
+
+  it("warns about an explicit default port too, which the URL parser drops but IAM sees", () => {
+    assert.match(checkIssuerUrl("https://oidc.example.com:443/c1").warnings.join("\n"), /has a port \(443\)/);
+    assert.match(checkIssuerUrl("https://[::1]:443").warnings.join("\n"), /has a port \(443\)/);
+    assert.deepEqual(checkIssuerUrl("https://[::1]/c1").warnings, []);
+  });
 });
 
 describe("checkJwksUri", () => {
