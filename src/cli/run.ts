@@ -40,6 +40,26 @@ function isHelp(a: string | undefined): boolean {
   return a === "--help" || a === "-h" || a === "help";
 }
 
+/** Whether `arg` is an option that takes the next argument as its value (`--out DIR`, `-o json`). */
+function takesValue(cmd: Command, arg: string): boolean {
+  const long = /^--([^=]+)$/.exec(arg)?.[1];
+  if (long !== undefined) return cmd.options[long]?.type === "string";
+  const short = /^-([^-])$/.exec(arg)?.[1];
+  if (short === undefined) return false;
+  return Object.values(cmd.options).some((o) => o.short === short && o.type === "string");
+}
+
+/** A help flag among a command's arguments: not an option's value (`--out help`), not after `--`. */
+function wantsHelp(cmd: Command, rest: readonly string[]): boolean {
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? "";
+    if (arg === "--") return false;
+    if (isHelp(arg)) return true;
+    if (takesValue(cmd, arg)) i++;
+  }
+  return false;
+}
+
 /** Longest command path that prefixes argv. */
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   let best: Command | undefined;
@@ -67,7 +87,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
   const { cmd, rest } = found;
-  if (rest.some(isHelp)) {
+  if (wantsHelp(cmd, rest)) {
     io.out(cmd.help);
     return EXIT_OK;
   }

@@ -205,6 +205,19 @@ describe("help and unknown commands", () => {
       assert.match(r.stdout, /Usage: irsa/);
     }
   });
+  it('takes "help" as an option\'s value, not as a request for help', async () => {
+    // `--out help` is a directory named help: printing help and exiting 0 would report success
+    // without having generated anything.
+    let r = await irsa("keys", "generate", "--out", "help", "--type", "dsa");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--type must be one of rsa, ec, got "dsa"/);
+    r = await irsa("keys", "kid", "--output", "help", "sa.pub");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--output must be one of text, json, got "help"/);
+    r = await irsa("keys", "kid", "-o", "help", "sa.pub");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--output must be one of text, json, got "help"/);
+  });
   it("an unknown command exits 2", async () => {
     const r = await irsa("frobnicate");
     assert.equal(r.code, 2);
