@@ -415,6 +415,8 @@ export class ServiceAccountCache {
         if (isGone(e)) {
           state.expired = true;
         } else if (!state.expired) {
+          // A watch that ran a while is a fresh failure, not the outage that grew the backoff.
+          if (Date.now() - started >= 1000) backoff = initial;
           await fail("watch", e);
         }
       }

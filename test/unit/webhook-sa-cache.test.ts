@@ -144,6 +144,27 @@ describe("ServiceAccountCache: list, watch and what it keeps", () => {
     await cache.stop();
   });
 
+  it("after a watch that ran fine fails, reconnects at the initial backoff, not the one grown in an outage", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { backoffInitialMs: 5, backoffMaxMs: 400 });
+    // An outage: every watch fails at once, the backoff grows to its cap.
+    for (let i = 0; i < 10; i++) {
+      await until(() => source.watchers.size === 1, "watching", 5000);
+      source.endWatches(new Error("connect ECONNREFUSED"));
+    }
+    // Back: a watch that works for a while, then a dropped connection.
+    await until(() => source.watchers.size === 1, "watching", 5000);
+    await new Promise((r) => setTimeout(r, 1100));
+    const calls = source.watchCalls.length;
+    const t0 = Date.now();
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length > calls, "watching again", 5000);
+    const waited = Date.now() - t0;
+    assert.ok(waited < 150, `reconnected after ${waited} ms; the outage's backoff (200 to 400 ms) was kept`);
+    assert.equal(source.listCalls, 1);
+    await cache.stop();
+  });
+
   it("re-watches when the server ends a watch normally", async () => {
     const source = new FakeSource();
     const { cache } = await started(source);
