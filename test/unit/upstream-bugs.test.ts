@@ -22,8 +22,8 @@ import {
   parseAdmissionReview,
   type PodCreateRequest,
 } from "../../src/webhook/admission.js";
-import { podAdmitter, type Lookup } from "../../src/webhook/admit.js";
-import type { LookupResult } from "../../src/webhook/sa-cache.js";
+import { podAdmitter } from "../../src/webhook/admit.js";
+import { fakeLookup } from "../support/fake-lookup.js";
 import { REPO_ROOT } from "../support/paths.js";
 
 type Json = Record<string, unknown>;
@@ -93,18 +93,6 @@ function request(req: Json): PodCreateRequest {
   );
   assert.ok(isPodCreate(parsed));
   return parsed;
-}
-
-/** Answers from a table keyed "namespace/name"; records what was asked. */
-function fakeLookup(table: Record<string, LookupResult>): Lookup & { asked: [string, number][] } {
-  const asked: [string, number][] = [];
-  return {
-    asked,
-    lookup(ns, name, graceMs) {
-      asked.push([`${ns}/${name}`, graceMs]);
-      return Promise.resolve(table[`${ns}/${name}`] ?? { annotations: undefined, via: "miss" });
-    },
-  };
 }
 
 /** Upstream rewrites whole container arrays through Go structs of its vendored k8s.io/api version. */

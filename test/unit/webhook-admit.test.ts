@@ -8,9 +8,8 @@ import {
   parseGoDuration,
   podAdmitter,
   podServiceAccountName,
-  type Lookup,
 } from "../../src/webhook/admit.js";
-import type { LookupResult } from "../../src/webhook/sa-cache.js";
+import { fakeLookup } from "../support/fake-lookup.js";
 
 describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {
   const ok: [string, number][] = [
@@ -94,18 +93,6 @@ function request(spec: Record<string, unknown>, annotations: Record<string, stri
   );
   assert.ok(isPodCreate(req));
   return req;
-}
-
-/** Answers lookups from a table and records the grace each was asked to wait. */
-function fakeLookup(table: Record<string, LookupResult>): Lookup & { asked: [string, number][] } {
-  const asked: [string, number][] = [];
-  return {
-    asked,
-    lookup(ns, name, graceMs) {
-      asked.push([`${ns}/${name}`, graceMs]);
-      return Promise.resolve(table[`${ns}/${name}`] ?? { annotations: undefined, via: "miss" });
-    },
-  };
 }
 
 describe("podAdmitter", () => {
