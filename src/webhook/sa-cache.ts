@@ -17,6 +17,7 @@
  * The Kubernetes I/O sits behind `ServiceAccountSource`; `kubeServiceAccountSource` is the real one
  * (@kubernetes/client-node), tests use an in-memory fake.
  */
+import { setMaxListeners } from "node:events";
 import {
   ApiException,
   CoreV1Api,
@@ -27,6 +28,7 @@ import {
   type V1ServiceAccount,
 } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../core/mutate/config.js";
+import { linkedSignal } from "./linked-signal.js";
 
 /** What the cache needs of a ServiceAccount. */
 export interface ServiceAccountRecord {
@@ -170,6 +172,9 @@ export class ServiceAccountCache {
     private readonly opts: ServiceAccountCacheOptions,
   ) {
     this.keys = new Set(opts.annotationKeys);
+    // Every direct GET in flight holds one abort listener on this signal (removed when the GET
+    // ends), so a burst of lookups for distinct accounts is not a listener leak worth a warning.
+    setMaxListeners(0, this.stopController.signal);
   }
 
   /** True once the first complete list is in. Never goes back to false while running. */
@@ -248,12 +253,9 @@ export class ServiceAccountCache {
   private startGet(namespace: string, name: string, key: string, p: Pending, graceMs: number): void {
     p.getInFlight = true;
     p.watchSeen = false;
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(Math.min(this.opts.getTimeoutMs, graceMs)),
-      this.stopController.signal,
-    ]);
+    const link = linkedSignal(this.stopController.signal, Math.min(this.opts.getTimeoutMs, graceMs));
     this.source
-      .get(namespace, name, signal)
+      .get(namespace, name, link.signal)
       .then(
         (sa) => {
           this.opts.onGet?.(sa === undefined ? "not_found" : "found");
@@ -276,6 +278,7 @@ export class ServiceAccountCache {
         },
       )
       .finally(() => {
+        link.dispose();
         p.getInFlight = false;
         this.release(key, p);
       });
@@ -306,8 +309,13 @@ export class ServiceAccountCache {
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
-    const listSignal = AbortSignal.any([signal, AbortSignal.timeout(this.opts.listTimeoutMs ?? 60_000)]);
-    const list = await this.source.list(listSignal);
+    const link = linkedSignal(signal, this.opts.listTimeoutMs ?? 60_000);
+    let list: ServiceAccountList;
+    try {
+      list = await this.source.list(link.signal);
+    } finally {
+      link.dispose();
+    }
     const next = new Map<string, Annotations>();
     for (const sa of list.items) next.set(keyOf(sa.namespace, sa.name), this.pick(sa.annotations));
     this.store.clear();
@@ -388,8 +396,7 @@ export class ServiceAccountCache {
         }
       }
       if (stopped()) break;
-      const watchStop = new AbortController();
-      const watchSignal = AbortSignal.any([stop, watchStop.signal]);
+      const watchStop = linkedSignal(stop);
       const state = { expired: false };
       const started = Date.now();
       try {
@@ -401,7 +408,7 @@ export class ServiceAccountCache {
               watchStop.abort();
             });
           },
-          watchSignal,
+          watchStop.signal,
         );
         if (!state.expired && Date.now() - started < 1000) {
           // A watch that ends at once, again and again, must not spin.
@@ -419,6 +426,8 @@ export class ServiceAccountCache {
           if (Date.now() - started >= 1000) backoff = initial;
           await fail("watch", e);
         }
+      } finally {
+        watchStop.dispose();
       }
       if (state.expired) {
         this.opts.log.info(
