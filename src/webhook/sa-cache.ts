@@ -13,6 +13,9 @@
  *   and the watch may deliver the account meanwhile; whichever comes first answers every waiter;
  * - no stuck entries: a pending entry lives only while it has waiters or a GET in flight, and each
  *   waiter has its own timer, so a failed or hung lookup cannot leave anything behind.
+ * - no silent stall: a watch that delivers nothing (no event, no bookmark) past its server-side
+ *   timeout plus a margin is a dead connection the client library would wait on forever; it is
+ *   aborted and resumed (see `watchIdleMarginMs`).
  *
  * The Kubernetes I/O sits behind `ServiceAccountSource`; `kubeServiceAccountSource` is the real one
  * (@kubernetes/client-node), tests use an in-memory fake.
@@ -52,14 +55,15 @@ export interface ServiceAccountList {
 export interface ServiceAccountSource {
   list(signal: AbortSignal): Promise<ServiceAccountList>;
   /**
-   * Streams changes after `resourceVersion` to `onEvent`. Resolves when the server ends the watch,
-   * rejects on a transport error (`statusCode`/`code` 410 means: relist), settles soon after
-   * `signal` aborts.
+   * Streams changes after `resourceVersion` to `onEvent`, with bookmarks, asking the server to end
+   * the watch after `timeoutSeconds`. Resolves when the server ends the watch, rejects on a transport
+   * error (`statusCode`/`code` 410 means: relist), settles soon after `signal` aborts.
    */
   watch(
     resourceVersion: string,
     onEvent: (e: ServiceAccountEvent) => void,
     signal: AbortSignal,
+    timeoutSeconds: number,
   ): Promise<void>;
   /** The account, or undefined if it does not exist (404). */
   get(namespace: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined>;
@@ -110,6 +114,21 @@ export interface ServiceAccountCacheOptions {
   /** Reconnect backoff after failures: starts here, doubles, capped at `backoffMaxMs`. */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
+  /**
+   * Server-side timeout of each watch: a random value in [this, 2 × this), sent as whole seconds
+   * (`timeoutSeconds`, rounded down), so reconnects spread out as client-go's do. Default 300 000
+   * (5 to 10 minutes).
+   */
+  readonly watchTimeoutMs?: number;
+  /**
+   * Watchdog: a watch that delivers nothing (no event, no bookmark) for its server-side timeout plus
+   * this margin is taken for a dead connection, aborted, and resumed as after a transport error.
+   * @kubernetes/client-node sets no client-side timeout on a watch, so without this a connection
+   * lost without a reset (a network partition, a stall before the response headers) would stop the
+   * cache for good. A healthy server ends every watch within its timeout and sends bookmarks on the
+   * way, so the margin only absorbs delays. Default 30 000.
+   */
+  readonly watchIdleMarginMs?: number;
   readonly log: Log;
   /** Called once per direct GET, for metrics. */
   readonly onGet?: (outcome: GetOutcome) => void;
@@ -372,6 +391,8 @@ export class ServiceAccountCache {
     const stop = this.stopController.signal;
     const initial = this.opts.backoffInitialMs ?? 500;
     const max = this.opts.backoffMaxMs ?? 30_000;
+    const watchTimeoutMs = this.opts.watchTimeoutMs ?? 300_000;
+    const idleMarginMs = this.opts.watchIdleMarginMs ?? 30_000;
     let backoff = initial;
     const fail = async (what: string, e: unknown): Promise<void> => {
       const delay = Math.round(backoff * (0.5 + Math.random() / 2));
@@ -399,17 +420,36 @@ export class ServiceAccountCache {
       const watchStop = linkedSignal(stop);
       const state = { expired: false };
       const started = Date.now();
+      const timeoutMs = watchTimeoutMs + Math.floor(Math.random() * watchTimeoutMs);
+      const timeoutSeconds = Math.max(1, Math.floor(timeoutMs / 1000));
+      const idleMs = timeoutMs + idleMarginMs;
+      let idle: NodeJS.Timeout | undefined;
       try {
-        await this.source.watch(
+        const silent = new Promise<"silent">((resolve) => {
+          idle = setTimeout(resolve, idleMs, "silent");
+        });
+        const watching = this.source.watch(
           this.resourceVersion,
           (e) => {
+            if (watchStop.signal.aborted) return; // a watch given up on: its news is stale
+            idle?.refresh();
             this.onEvent(e, () => {
               state.expired = true;
               watchStop.abort();
             });
           },
           watchStop.signal,
+          timeoutSeconds,
         );
+        if ((await Promise.race([watching, silent])) === "silent") {
+          watchStop.abort();
+          // It should settle soon after the abort; if it never does, nothing waits for it.
+          watching.catch(() => undefined);
+          throw new Error(
+            `no event or bookmark for ${idleMs} ms (server-side timeout ${timeoutSeconds} s): connection taken for dead`,
+          );
+        }
+        clearTimeout(idle);
         if (!state.expired && Date.now() - started < 1000) {
           // A watch that ends at once, again and again, must not spin.
           await sleep(backoff, stop);
@@ -427,6 +467,7 @@ export class ServiceAccountCache {
           await fail("watch", e);
         }
       } finally {
+        clearTimeout(idle);
         watchStop.dispose();
       }
       if (state.expired) {
@@ -523,7 +564,7 @@ export function kubeServiceAccountSource(kc: KubeConfig, namespace?: string): Se
       return { items, resourceVersion };
     },
 
-    watch(resourceVersion, onEvent, signal) {
+    watch(resourceVersion, onEvent, signal, timeoutSeconds) {
       return new Promise<void>((resolve, reject) => {
         let controller: AbortController | undefined;
         let settled = false;
@@ -539,8 +580,6 @@ export function kubeServiceAccountSource(kc: KubeConfig, namespace?: string): Se
           done(null);
         };
         signal.addEventListener("abort", onAbort, { once: true });
-        // Like client-go: the server ends each watch after 5 to 10 minutes, spreading reconnects.
-        const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
         watcher
           .watch(
             path,

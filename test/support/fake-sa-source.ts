@@ -27,7 +27,15 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
   listFailures = 0;
   readonly getCalls: string[] = [];
   readonly watchCalls: string[] = [];
+  /** The server-side timeout (timeoutSeconds) each watch asked for. */
+  readonly watchTimeouts: (number | undefined)[] = [];
   readonly watchers = new Set<Watcher>();
+  /**
+   * The next this-many watches are dead connections (a network partition): they get no events,
+   * never end and never fail; only aborting them settles them. Kept in `deadWatchers`, not `watchers`.
+   */
+  deadWatches = 0;
+  readonly deadWatchers = new Set<Watcher>();
   /** Replaces the GET behaviour; default answers from `items`. */
   getImpl:
     | ((ns: string, name: string, signal: AbortSignal) => Promise<ServiceAccountRecord | undefined>)
@@ -63,19 +71,24 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
     resourceVersion: string,
     onEvent: (e: ServiceAccountEvent) => void,
     signal: AbortSignal,
+    timeoutSeconds?: number,
   ): Promise<void> {
     this.watchCalls.push(resourceVersion);
+    this.watchTimeouts.push(timeoutSeconds);
+    const dead = this.deadWatches > 0;
+    if (dead) this.deadWatches--;
+    const set = dead ? this.deadWatchers : this.watchers;
     return new Promise((resolve, reject) => {
       const w: Watcher = {
         onEvent,
         resourceVersion,
         end: (err) => {
-          this.watchers.delete(w);
+          set.delete(w);
           if (err === undefined) resolve();
           else reject(err);
         },
       };
-      this.watchers.add(w);
+      set.add(w);
       signal.addEventListener(
         "abort",
         () => {

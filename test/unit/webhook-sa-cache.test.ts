@@ -400,3 +400,69 @@ describe("ServiceAccountCache: no per-call growth on its long-lived stop signal"
     await cache.stop();
   });
 });
+
+describe("ServiceAccountCache: a watch that goes silent", () => {
+  it("asks the server to end each watch after 5 to 10 minutes", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    try {
+      const [asked] = source.watchTimeouts;
+      assert.ok(asked !== undefined && asked >= 300 && asked < 600, `timeoutSeconds ${asked}`);
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  it("aborts a watch that delivers nothing past its timeout plus the margin, and watches again", async () => {
+    const source = new FakeSource();
+    source.deadWatches = 1; // the first watch's connection is dead: no event, no end, no error
+    const { cache } = makeCache(source, { watchTimeoutMs: 40, watchIdleMarginMs: 40 });
+    cache.start();
+    try {
+      await until(() => cache.synced() && source.deadWatchers.size === 1, "watching a dead connection");
+      const t0 = Date.now();
+      await until(() => source.watchers.size === 1, "a new watch", 1000);
+      const waited = Date.now() - t0;
+      assert.equal(source.deadWatchers.size, 0, "the dead watch was aborted");
+      assert.ok(waited >= 60, `gave up after ${waited} ms, before timeout + margin`);
+      assert.deepEqual(source.watchCalls, ["100", "100"], "resumed from the same resourceVersion");
+      assert.equal(source.listCalls, 1, "no relist needed");
+      source.apply("a", "after", { [ROLE]: "arn:aws:iam::111122223333:role/after" });
+      await until(() => cache.peek("a", "after") !== undefined, "the new account seen");
+      assert.equal(cache.peek("a", "after")?.[ROLE], "arn:aws:iam::111122223333:role/after");
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  it("relists when the watch after a silent one finds its resourceVersion gone", async () => {
+    const source = new FakeSource();
+    source.deadWatches = 1;
+    const { cache } = makeCache(source, { watchTimeoutMs: 20, watchIdleMarginMs: 20 });
+    cache.start();
+    try {
+      await until(() => source.deadWatchers.size === 1, "watching a dead connection");
+      source.put("a", "meanwhile"); // the dead watch never tells
+      await until(() => source.watchers.size === 1, "a new watch", 1000);
+      source.endWatches(Object.assign(new Error("Gone"), { statusCode: 410 }));
+      await until(() => cache.peek("a", "meanwhile") !== undefined, "relisted");
+      assert.equal(source.listCalls, 2);
+    } finally {
+      await cache.stop();
+    }
+  });
+
+  it("keeps a watch that only delivers bookmarks, however long it runs", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { watchTimeoutMs: 40, watchIdleMarginMs: 40 });
+    try {
+      for (let i = 0; i < 12; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        source.emit({ type: "BOOKMARK", resourceVersion: String(200 + i) });
+      }
+      assert.equal(source.watchCalls.length, 1, "still the first watch");
+    } finally {
+      await cache.stop();
+    }
+  });
+});
