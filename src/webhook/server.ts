@@ -8,6 +8,8 @@
  *   400  malformed AdmissionReview, JSON body `{"error","message"}` naming the field
  *   405  not POST;  413  body over the limit;  415  not application/json
  *   500  only if writing the answer itself failed
+ * A client that hangs up before its body is complete gets nothing: there is no one to answer. It is
+ * logged at info, without a stack, and counted as result "client_aborted".
  * A failure inside the mutation never denies the pod: it is admitted unchanged, with a warning.
  */
 import { readFile, watch as watchDir } from "node:fs/promises";
@@ -63,6 +65,8 @@ export type AdmissionResult =
   | "too_large"
   | "unsupported_media_type"
   | "method_not_allowed"
+  /** the client hung up before its whole body arrived; nothing was answered */
+  | "client_aborted"
   | "error";
 
 /** Longest a connection may take to finish its TLS handshake, or a request its headers. */
@@ -232,6 +236,9 @@ function certSummary(cert: Buffer): Record<string, string> {
 
 class TooLarge extends Error {}
 
+/** The connection ended before the whole body arrived: the client hung up (or was cut off). */
+class ClientAborted extends Error {}
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"]);
@@ -257,10 +264,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       done = true;
       resolve(Buffer.concat(chunks, size));
     });
-    req.on("error", (e) => {
+    req.on("error", (e: NodeJS.ErrnoException) => {
       if (done) return;
       done = true;
-      reject(e);
+      // ECONNRESET "aborted": the connection closed mid-body.
+      reject(e.code === "ECONNRESET" || req.socket.destroyed ? new ClientAborted(e.message) : e);
+    });
+    req.on("close", () => {
+      if (done) return;
+      done = true;
+      reject(new ClientAborted("connection closed before the body was complete"));
     });
   });
 }
@@ -472,6 +485,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         send(res, 413, errorBody("BODY_TOO_LARGE", `request body over the ${maxBody}-byte limit`));
         return "too_large";
       }
+      if (e instanceof ClientAborted) {
+        // Not our failure, and no one is left to answer: no stack, no 500.
+        log.info(
+          { remote: req.socket.remoteAddress, err: e.message },
+          "client hung up before sending the whole AdmissionReview; nothing answered",
+        );
+        return "client_aborted";
+      }
       throw e;
     }
     let review;
@@ -540,7 +561,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           metrics.duration.observe({ result }, seconds);
           metrics.requests.inc({ result });
-          metrics.httpRequests.inc({ verb: verbLabel(req), path, code: res.statusCode });
+          // No status went out to a client that hung up, so there is no code to count.
+          if (result !== "client_aborted") {
+            metrics.httpRequests.inc({ verb: verbLabel(req), path, code: res.statusCode });
+          }
         },
         () => undefined,
       );

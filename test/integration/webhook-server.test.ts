@@ -26,7 +26,7 @@ import { after, before, describe, it } from "node:test";
 import fastJsonPatch from "fast-json-patch";
 import { webhookConfig } from "../../src/core/mutate/config.js";
 import { podAdmitter } from "../../src/webhook/admit.js";
-import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../../src/webhook/sa-cache.js";
+import { ServiceAccountCache, serviceAccountAnnotationKeys, type Log } from "../../src/webhook/sa-cache.js";
 import { startWebhookServer, WebhookMetrics, type WebhookServer } from "../../src/webhook/server.js";
 import { createCa, issueServingCert, type Cert } from "../e2e/harness/pki.js";
 import { FakeServiceAccountSource, quiet } from "../support/fake-sa-source.js";
@@ -135,6 +135,23 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 
   }
 }
 
+interface LogEntry {
+  level: "debug" | "info" | "warn" | "error";
+  obj: object;
+  msg: string;
+}
+
+/** A Log that keeps every line, to check what was logged at which level. */
+function recordingLog(): Log & { readonly entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: LogEntry["level"]) =>
+    (obj: object, msg: string): void => {
+      entries.push({ level, obj, msg });
+    };
+  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
 // ---------------------------------------------------------------- AdmissionReviews
 
 type Json = Record<string, unknown>;
@@ -194,6 +211,7 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
   let cache: ServiceAccountCache;
   let metrics: WebhookMetrics;
   let server: WebhookServer;
+  const serverLog = recordingLog();
 
   before(async () => {
     const ca = await createCa(dir, "webhook test CA");
@@ -225,7 +243,7 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
       tlsPollIntervalMs: 200,
       admitPod: podAdmitter({ config, cache, gracePeriodMs: 300 }),
       ready: () => cache.synced(),
-      log: quiet,
+      log: serverLog,
       metrics,
     });
   });
@@ -396,6 +414,42 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
       m,
       /http_request_count\{verb="GET",path="other",code="404"\} 1/,
       "unknown paths share one label",
+    );
+  });
+
+  it("counts a client that hangs up mid-body as client_aborted: no error log, no 500, nothing sent", async () => {
+    const logged = serverLog.entries.length;
+    const body = review(pod("app"));
+    const received: Buffer[] = [];
+    const socket = connect({ host: "127.0.0.1", port: server.port, ca: caPem });
+    socket.on("error", () => undefined);
+    socket.on("data", (c: Buffer) => received.push(c));
+    await new Promise<void>((resolve) => socket.once("secureConnect", resolve));
+    socket.write(
+      "POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, body.length >> 1)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200)); // the server is reading the body
+    socket.destroy();
+    const m = await until(async () => {
+      const res = await httpGet(server.metricsPort, "/metrics");
+      return /irsa_webhook_admission_requests_total\{result="client_aborted"\} 1\n/.test(res.body)
+        ? res.body
+        : undefined;
+    }, "the client_aborted count");
+    assert.match(m, /irsa_webhook_admission_duration_seconds_count\{result="client_aborted"\} 1\n/);
+    assert.doesNotMatch(m, /irsa_webhook_admission_requests_total\{result="error"\}/);
+    assert.doesNotMatch(m, /http_request_count\{[^}]*code="500"\}/);
+    assert.equal(Buffer.concat(received).length, 0, "nothing was sent");
+    const lines = serverLog.entries.slice(logged);
+    assert.deepEqual(
+      lines.filter((e) => e.level === "error" || e.level === "warn"),
+      [],
+      "nothing logged at warn or error",
+    );
+    assert.ok(
+      lines.every((e) => !JSON.stringify(e.obj).includes("    at ")),
+      "no stack trace logged",
     );
   });
 
