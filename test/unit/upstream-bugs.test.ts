@@ -23,7 +23,7 @@ import {
   type PodCreateRequest,
 } from "../../src/webhook/admission.js";
 import { podAdmitter } from "../../src/webhook/admit.js";
-import { fakeLookup } from "../support/fake-lookup.js";
+import { fakeLookup, podCreateRequest } from "../support/admission.js";
 import { REPO_ROOT } from "../support/paths.js";
 
 type Json = Record<string, unknown>;
@@ -77,22 +77,7 @@ function paths(r: MutationResult): string[] {
 }
 
 function request(req: Json): PodCreateRequest {
-  const parsed = parseAdmissionReview(
-    JSON.stringify({
-      apiVersion: "admission.k8s.io/v1",
-      kind: "AdmissionReview",
-      request: {
-        uid: "u",
-        kind: { group: "", version: "v1", kind: "Pod" },
-        operation: "CREATE",
-        namespace: "team-a",
-        object: pod(),
-        ...req,
-      },
-    }),
-  );
-  assert.ok(isPodCreate(parsed));
-  return parsed;
+  return podCreateRequest({ object: pod(), ...req });
 }
 
 /** Upstream rewrites whole container arrays through Go structs of its vendored k8s.io/api version. */

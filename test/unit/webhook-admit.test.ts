@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { applyAddOperations, webhookConfig, type PatchOperation } from "../../src/core/mutate/index.js";
-import { parseAdmissionReview, isPodCreate, type PodCreateRequest } from "../../src/webhook/admission.js";
+import type { PodCreateRequest } from "../../src/webhook/admission.js";
 import {
   DEADLINE_MARGIN_MS,
   gracePeriodFor,
@@ -9,7 +9,7 @@ import {
   podAdmitter,
   podServiceAccountName,
 } from "../../src/webhook/admit.js";
-import { fakeLookup } from "../support/fake-lookup.js";
+import { fakeLookup, podCreateRequest } from "../support/admission.js";
 
 describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {
   const ok: [string, number][] = [
@@ -78,21 +78,7 @@ describe("gracePeriodFor", () => {
 });
 
 function request(spec: Record<string, unknown>, annotations: Record<string, string> = {}): PodCreateRequest {
-  const req = parseAdmissionReview(
-    JSON.stringify({
-      apiVersion: "admission.k8s.io/v1",
-      kind: "AdmissionReview",
-      request: {
-        uid: "u",
-        kind: { group: "", version: "v1", kind: "Pod" },
-        operation: "CREATE",
-        namespace: "team-a",
-        object: { metadata: { name: "p", annotations }, spec },
-      },
-    }),
-  );
-  assert.ok(isPodCreate(req));
-  return req;
+  return podCreateRequest({ object: { metadata: { name: "p", annotations }, spec } });
 }
 
 describe("podAdmitter", () => {
