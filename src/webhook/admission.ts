@@ -8,6 +8,7 @@
  * `patchType` without a `patch`, so an empty patch omits both.
  */
 import { IrsaError } from "../core/errors.js";
+import { isObject, typeName, type JsonObject as Json } from "../core/mutate/json.js";
 
 export const ADMISSION_API_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -38,29 +39,6 @@ export interface AdmissionRequest {
 /** A Pod CREATE: the only request this webhook changes. */
 export interface PodCreateRequest extends AdmissionRequest {
   readonly object: Readonly<Record<string, unknown>>;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  switch (typeof v) {
-    case "object":
-      return "an object";
-    case "string":
-      return "a string";
-    case "number":
-      return "a number";
-    case "boolean":
-      return "a boolean";
-    default:
-      return typeof v;
-  }
 }
 
 function invalid(field: string, problem: string): IrsaError {
