@@ -1,6 +1,7 @@
 /** A tiny command framework over node:util parseArgs: --help everywhere, typed usage errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { IrsaError } from "../core/errors.js";
+import { parseGoBool } from "../core/mutate/goparse.js";
 import type { CliIO } from "./io.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -21,9 +22,6 @@ export function usageError(message: string, cmd?: Command): IrsaError {
   return new IrsaError("USAGE", message, cmd ? `see: irsa ${cmd.path.join(" ")} --help` : "see: irsa --help");
 }
 
-const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
-const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
-
 /**
  * Go-style booleans: `--flag=true` and `--flag=false` (any form strconv.ParseBool accepts), as the
  * upstream webhook's manifests write them. parseArgs takes booleans only bare, so `--flag=true`
@@ -38,10 +36,11 @@ function goBooleans(cmd: Command, argv: string[]): { args: string[]; falses: str
     const name = m?.[1] ?? "";
     if (m && cmd.options[name]?.type === "boolean") {
       const v = m[2] ?? "";
-      if (GO_TRUE.has(v)) {
+      const b = parseGoBool(v);
+      if (b === true) {
         args.push(`--${name}`);
         falses.splice(0, falses.length, ...falses.filter((f) => f !== name));
-      } else if (GO_FALSE.has(v)) {
+      } else if (b === false) {
         falses.push(name);
         args.splice(0, args.length, ...args.filter((x) => x !== `--${name}`));
       } else {
