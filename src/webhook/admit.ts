@@ -8,6 +8,7 @@ import { parseGoInt64 } from "../core/mutate/goparse.js";
 import {
   defaultServiceAccountSettings,
   mutationPatch,
+  podServiceAccountName,
   roleArnWarning,
   serviceAccountSettings,
 } from "../core/mutate/index.js";
@@ -64,17 +65,6 @@ export function parseGoDuration(s: string): number | undefined {
     pos = re.lastIndex;
   }
   return sign === "-" ? -total : total;
-}
-
-/** spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default". */
-export function podServiceAccountName(pod: Readonly<Record<string, unknown>>): string {
-  const spec = pod.spec;
-  if (typeof spec !== "object" || spec === null) return "default";
-  for (const key of ["serviceAccountName", "serviceAccount"]) {
-    const v = (spec as Record<string, unknown>)[key];
-    if (typeof v === "string" && v !== "") return v;
-  }
-  return "default";
 }
 
 function podAnnotation(pod: Readonly<Record<string, unknown>>, key: string): string | undefined {

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyAddOperations, webhookConfig, type PatchOperation } from "../../src/core/mutate/index.js";
-import type { PodCreateRequest } from "../../src/webhook/admission.js";
 import {
-  DEADLINE_MARGIN_MS,
-  gracePeriodFor,
-  parseGoDuration,
-  podAdmitter,
+  applyAddOperations,
   podServiceAccountName,
-} from "../../src/webhook/admit.js";
+  webhookConfig,
+  type PatchOperation,
+} from "../../src/core/mutate/index.js";
+import type { PodCreateRequest } from "../../src/webhook/admission.js";
+import { DEADLINE_MARGIN_MS, gracePeriodFor, parseGoDuration, podAdmitter } from "../../src/webhook/admit.js";
 import { fakeLookup, podCreateRequest } from "../support/admission.js";
 
 describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {

@@ -3,6 +3,7 @@ import { IrsaError } from "../../core/errors.js";
 import {
   mutatePod,
   parseContainerCredentialsIdentities,
+  podServiceAccountName,
   roleArnWarning,
   serviceAccountSettings,
 } from "../../core/mutate/index.js";
@@ -34,18 +35,6 @@ function metaString(doc: unknown, key: "name" | "namespace"): string | undefined
   if (typeof meta !== "object" || meta === null) return undefined;
   const v = (meta as Record<string, unknown>)[key];
   return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function podServiceAccountName(pod: unknown): string {
-  if (typeof pod !== "object" || pod === null) return "default";
-  const spec = (pod as { spec?: unknown }).spec;
-  if (typeof spec !== "object" || spec === null) return "default";
-  const s = spec as Record<string, unknown>;
-  for (const key of ["serviceAccountName", "serviceAccount"]) {
-    const v = s[key];
-    if (typeof v === "string" && v !== "") return v;
-  }
-  return "default";
 }
 
 export const mutate: Command = {

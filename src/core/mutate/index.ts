@@ -5,6 +5,7 @@ export {
   mutationPatch,
   planPodPatch,
   podPatch,
+  podServiceAccountName,
   readPod,
   tokenVolumeConflict,
   ENV,

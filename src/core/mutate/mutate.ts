@@ -164,6 +164,17 @@ export function readPod(pod: unknown): PodView {
   };
 }
 
+/** The pod's service account: spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default". */
+export function podServiceAccountName(pod: unknown): string {
+  const spec = isObject(pod) ? pod.spec : undefined;
+  if (!isObject(spec)) return "default";
+  for (const key of ["serviceAccountName", "serviceAccount"]) {
+    const v = spec[key];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return "default";
+}
+
 function annotation(pod: PodView, config: WebhookConfig, name: string): string | undefined {
   const key = `${config.annotationPrefix}/${name}`;
   return Object.hasOwn(pod.annotations, key) ? pod.annotations[key] : undefined;
