@@ -4,7 +4,6 @@ export {
   mutatePod,
   mutationPatch,
   planPodPatch,
-  podPatch,
   podServiceAccountName,
   readPod,
   tokenVolumeConflict,

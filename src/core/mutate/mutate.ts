@@ -317,9 +317,11 @@ export function tokenVolumeConflict(pod: PodView, plan: PodPatchPlan): string | 
   );
 }
 
-/** The JSON Patch that gives `pod` what `plan` injects, and nothing it already has. */
-export function podPatch(pod: PodView, plan: PodPatchPlan): PatchOperation[] {
-  if (tokenVolumeConflict(pod, plan) !== undefined) return [];
+/**
+ * The JSON Patch that gives `pod` what `plan` injects, and nothing it already has. The caller has
+ * checked that there is no `tokenVolumeConflict` (with one, the patch is empty).
+ */
+function podPatch(pod: PodView, plan: PodPatchPlan): PatchOperation[] {
   const ops: PatchOperation[] = [];
   if (plan.mode === "container-credentials") {
     const label = { [POD_IDENTITY_LABEL]: POD_IDENTITY_LABEL_VALUE };
@@ -382,5 +384,6 @@ export function mutationPatch(
   const plan = planPodPatch(view, sa, config);
   if (plan === undefined) return { mode: "none", patch: [], plan };
   const conflict = tokenVolumeConflict(view, plan);
-  return { mode: plan.mode, patch: podPatch(view, plan), plan, ...(conflict !== undefined && { conflict }) };
+  if (conflict !== undefined) return { mode: plan.mode, patch: [], plan, conflict };
+  return { mode: plan.mode, patch: podPatch(view, plan), plan };
 }
