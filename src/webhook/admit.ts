@@ -10,7 +10,7 @@ import {
   mutationPatch,
   podServiceAccountName,
   roleArnWarning,
-  serviceAccountSettings,
+  serviceAccountSettingsFromAnnotations,
 } from "../core/mutate/index.js";
 import type { PodCreateRequest } from "./admission.js";
 import type { LookupResult } from "./sa-cache.js";
@@ -123,9 +123,7 @@ export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
     const settings =
       found.annotations === undefined
         ? defaultServiceAccountSettings(config, { containerCredentials: listed })
-        : serviceAccountSettings({ metadata: { annotations: found.annotations } }, config, {
-            containerCredentials: listed,
-          });
+        : serviceAccountSettingsFromAnnotations(found.annotations, config, { containerCredentials: listed });
     const result = mutationPatch(pod, settings, config);
     const warnings: string[] = [];
     const fields = { serviceAccount: name, mode: result.mode, lookup: found.via, graceMs: grace };

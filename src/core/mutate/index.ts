@@ -25,6 +25,7 @@ export {
   parseContainerCredentialsIdentities,
   roleArnWarning,
   serviceAccountSettings,
+  serviceAccountSettingsFromAnnotations,
 } from "./service-account.js";
 export type {
   ComposeRoleArn,

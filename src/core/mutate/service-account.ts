@@ -95,6 +95,18 @@ export function serviceAccountSettings(
   }
   const metadata = fields.optObject(sa, "metadata", "") ?? {};
   const annotations = fields.optStringMap(metadata, "annotations", "metadata") ?? {};
+  return serviceAccountSettingsFromAnnotations(annotations, config, options);
+}
+
+/**
+ * The settings from a ServiceAccount's annotations, already known to be strings (the webhook's
+ * cache keeps only those): what serviceAccountSettings reads once it has checked the object.
+ */
+export function serviceAccountSettingsFromAnnotations(
+  annotations: Readonly<Record<string, string>>,
+  config: WebhookConfig,
+  options: ServiceAccountOptions = {},
+): ServiceAccountSettings {
   const get = (name: string): string | undefined => {
     const key = `${config.annotationPrefix}/${name}`;
     return Object.hasOwn(annotations, key) ? annotations[key] : undefined;
