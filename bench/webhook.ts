@@ -14,21 +14,16 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { defaultServiceAccountSettings, mutationPatch, webhookConfig } from "../src/core/mutate/index.js";
 import { podAdmitter } from "../src/webhook/admit.js";
-import { ServiceAccountCache, serviceAccountAnnotationKeys, type Log } from "../src/webhook/sa-cache.js";
+import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../src/webhook/sa-cache.js";
 import { startWebhookServer, WebhookMetrics } from "../src/webhook/server.js";
 import { createCa, issueServingCert, stopAll, tempDir } from "../test/e2e/harness/index.js";
+import { quiet } from "../test/support/fake-sa-source.js";
 import { SHARED_FIXTURES } from "../test/support/paths.js";
 import { fmt, percentile, table } from "./lib.js";
 
 const REQUESTS = Number(process.argv[2] ?? 4000);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
 const ROLE_ARN = "arn:aws:iam::111122223333:role/app";
-const quiet: Log = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 function review(i: number): string {
   const container = (name: string) => ({
