@@ -149,7 +149,7 @@ function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-export function isGone(e: unknown): boolean {
+function isGone(e: unknown): boolean {
   if (typeof e !== "object" || e === null) return false;
   const o = e as { statusCode?: unknown; code?: unknown };
   return o.statusCode === 410 || o.code === 410;
