@@ -30,43 +30,6 @@ export const DEFAULT_GRACE_PERIOD_MS = 1000;
 /** Margin kept between our wait and kube-apiserver's deadline for the call, to answer in time. */
 export const DEADLINE_MARGIN_MS = 250;
 
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/**
- * Go's time.ParseDuration ("100ms", "1.5s", "1m30s", "0"), in milliseconds; undefined where Go
- * returns an error. kube-apiserver's `?timeout=` query and upstream's duration flags use it.
- */
-export function parseGoDuration(s: string): number | undefined {
-  const m = /^([+-]?)(.*)$/s.exec(s);
-  if (m === null) return undefined;
-  const [, sign = "", body = ""] = m;
-  if (body === "0") return 0;
-  if (body === "") return undefined;
-  const re = /([0-9]*(?:\.[0-9]*)?)([^0-9.]+)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < body.length) {
-    re.lastIndex = pos;
-    const part = re.exec(body);
-    if (part === null) return undefined;
-    const [, num = "", unit = ""] = part;
-    const scale = UNIT_MS[unit];
-    if (num === "" || num === "." || scale === undefined) return undefined;
-    total += Number(num) * scale;
-    pos = re.lastIndex;
-  }
-  return sign === "-" ? -total : total;
-}
-
 function podAnnotation(pod: Readonly<Record<string, unknown>>, key: string): string | undefined {
   const meta = pod.metadata;
   if (typeof meta !== "object" || meta === null) return undefined;

@@ -33,7 +33,7 @@ import {
   parseAdmissionReview,
   type PodCreateRequest,
 } from "./admission.js";
-import { parseGoDuration } from "./admit.js";
+import { parseGoDuration } from "../core/mutate/goparse.js";
 import type { GetOutcome, Log, LookupVia } from "./sa-cache.js";
 
 /** What the mutation decided for one pod. */

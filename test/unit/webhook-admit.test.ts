@@ -7,7 +7,8 @@ import {
   type PatchOperation,
 } from "../../src/core/mutate/index.js";
 import type { PodCreateRequest } from "../../src/webhook/admission.js";
-import { DEADLINE_MARGIN_MS, gracePeriodFor, parseGoDuration, podAdmitter } from "../../src/webhook/admit.js";
+import { parseGoDuration } from "../../src/core/mutate/goparse.js";
+import { DEADLINE_MARGIN_MS, gracePeriodFor, podAdmitter } from "../../src/webhook/admit.js";
 import { fakeLookup, podCreateRequest } from "../support/admission.js";
 
 describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {

@@ -1,7 +1,7 @@
 /**
  * The few Go standard-library parsers whose exact acceptance the webhook's behaviour depends on:
- * strconv.ParseInt (base 10), strconv.ParseBool and path/filepath.Join on a Unix host. Each returns
- * undefined where Go returns an error.
+ * strconv.ParseInt (base 10), strconv.ParseBool, time.ParseDuration and path/filepath.Join on a
+ * Unix host. Each returns undefined where Go returns an error.
  */
 
 const INT64_MIN = -(2n ** 63n);
@@ -46,4 +46,41 @@ export function goCleanPath(p: string): string {
 export function goJoinPath(...elems: string[]): string {
   const parts = elems.filter((e) => e !== "");
   return parts.length === 0 ? "" : goCleanPath(parts.join("/"));
+}
+
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * Go's time.ParseDuration ("100ms", "1.5s", "1m30s", "0"), in milliseconds; undefined where Go
+ * returns an error. kube-apiserver's `?timeout=` query and upstream's duration flags use it.
+ */
+export function parseGoDuration(s: string): number | undefined {
+  const m = /^([+-]?)(.*)$/s.exec(s);
+  if (m === null) return undefined;
+  const [, sign = "", body = ""] = m;
+  if (body === "0") return 0;
+  if (body === "") return undefined;
+  const re = /([0-9]*(?:\.[0-9]*)?)([^0-9.]+)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < body.length) {
+    re.lastIndex = pos;
+    const part = re.exec(body);
+    if (part === null) return undefined;
+    const [, num = "", unit = ""] = part;
+    const scale = UNIT_MS[unit];
+    if (num === "" || num === "." || scale === undefined) return undefined;
+    total += Number(num) * scale;
+    pos = re.lastIndex;
+  }
+  return sign === "-" ? -total : total;
 }
