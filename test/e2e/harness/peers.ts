@@ -5,14 +5,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { CLI as IRSA_CLI, REPO_ROOT } from "../../support/paths.js";
 
-/** The repository root (this file is compiled to dist/test/e2e/harness/peers.js). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
-
-/** The built `irsa` CLI. */
-export const IRSA_CLI = join(REPO_ROOT, "dist/src/cli/main.js");
+export { IRSA_CLI, REPO_ROOT };
 
 export class MissingPeerError extends Error {
   override readonly name = "MissingPeerError";
