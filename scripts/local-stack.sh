@@ -4,6 +4,7 @@
 # MinIO as the STS, AWS credentials for the app through the AWS SDK). Pass --keep to leave it up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 bash scripts/setup.sh
 bash test/peers/build-all.sh --check
 exec node dist/scripts/local-stack.js "$@"

@@ -3,6 +3,7 @@
 # peers (kube-apiserver, etcd, MinIO, moto, the AWS CLI), cached outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3 python3-venv)

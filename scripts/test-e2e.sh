@@ -3,5 +3,6 @@
 # by the tests on loopback. Expects `scripts/setup.sh` first; fails, saying how to build them, if a peer is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 bash test/peers/build-all.sh --check
-exec node --test --test-reporter=spec --test-concurrency=1 dist/test/e2e
+exec node --test --test-reporter=spec --test-concurrency=1 'dist/test/e2e/**/*.test.js'

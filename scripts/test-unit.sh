@@ -2,4 +2,5 @@
 # Unit tier: the pure core and the CLI, no peers. Expects `scripts/setup.sh` (or npm ci && npm run build) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec node --test --test-reporter=spec dist/test/unit
+source scripts/lib/node.sh
+exec node --test --test-reporter=spec 'dist/test/unit/**/*.test.js'
