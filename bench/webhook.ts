@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const config = webhookConfig({ awsDefaultRegion: "eu-west-1" });
+  const config = webhookConfig({ awsDefaultRegion: "eu-west-1", jitter: () => 0 });
   const cache = new ServiceAccountCache(
     {
       list: () =>

@@ -4,7 +4,7 @@ import { constants } from "node:fs";
 import { access, chmod, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { IrsaError } from "../core/errors.js";
-import { parseKeysPem, type LoadedKey } from "../core/keys.js";
+import { parseKeysPem, type LoadedKey } from "../core/oidc/keys.js";
 
 export async function readTextFile(path: string, what: string): Promise<string> {
   try {

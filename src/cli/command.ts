@@ -1,7 +1,7 @@
 /** A tiny command framework over node:util parseArgs: --help everywhere, typed usage errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { IrsaError } from "../core/errors.js";
-import { parseGoBool } from "../core/mutate/goparse.js";
+import { parseGoBool } from "../core/go/parse.js";
 import type { CliIO } from "./io.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -6,12 +6,12 @@ import {
   DEFAULT_WEBHOOK_CONFIG,
   MAX_TOKEN_EXPIRATION,
   MIN_TOKEN_EXPIRATION,
-  randomJitter,
   webhookConfig,
   type JitterSource,
   type WebhookConfig,
 } from "../core/mutate/config.js";
-import { parseGoInt64 } from "../core/mutate/goparse.js";
+import { parseGoInt64 } from "../core/go/parse.js";
+import { randomJitter } from "../adapters/random.js";
 import { str, usageError, type Command, type Options, type Values } from "./command.js";
 
 type FlagValues = Omit<WebhookConfig, "jitter">;

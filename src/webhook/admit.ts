@@ -4,7 +4,7 @@
  * read by the caller), so this is table-testable with a fake cache.
  */
 import { ANNOTATIONS, type WebhookConfig } from "../core/mutate/config.js";
-import { parseGoInt64 } from "../core/mutate/goparse.js";
+import { parseGoInt64 } from "../core/go/parse.js";
 import {
   defaultServiceAccountSettings,
   mutationPatch,
@@ -12,7 +12,7 @@ import {
   roleArnWarning,
   serviceAccountSettingsFromAnnotations,
 } from "../core/mutate/index.js";
-import type { PodCreateRequest } from "./admission.js";
+import type { PodCreateRequest } from "../core/admission.js";
 import type { LookupResult } from "./sa-cache.js";
 import type { PodDecision } from "./server.js";
 

@@ -32,8 +32,8 @@ import {
   isPodCreate,
   parseAdmissionReview,
   type PodCreateRequest,
-} from "./admission.js";
-import { parseGoDuration } from "../core/mutate/goparse.js";
+} from "../core/admission.js";
+import { parseGoDuration } from "../core/go/parse.js";
 import type { GetOutcome, Log, LookupVia } from "./sa-cache.js";
 
 /** What the mutation decided for one pod. */

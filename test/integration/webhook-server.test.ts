@@ -224,7 +224,7 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
     source = new FakeServiceAccountSource({ holdLists: true });
     source.put("team-a", "app", { [ROLE]: ARN });
     source.put("team-a", "plain");
-    const config = webhookConfig();
+    const config = webhookConfig({ jitter: () => 0 });
     metrics = new WebhookMetrics(undefined, false);
     cache = new ServiceAccountCache(source, {
       annotationKeys: serviceAccountAnnotationKeys(config.annotationPrefix),

@@ -5,7 +5,7 @@
  * it was asked to wait; the real cache is tested on its own and against kube-apiserver.
  */
 import assert from "node:assert/strict";
-import { isPodCreate, parseAdmissionReview, type PodCreateRequest } from "../../src/webhook/admission.js";
+import { isPodCreate, parseAdmissionReview, type PodCreateRequest } from "../../src/core/admission.js";
 import type { Lookup } from "../../src/webhook/admit.js";
 import type { LookupResult } from "../../src/webhook/sa-cache.js";
 

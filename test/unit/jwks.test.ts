@@ -3,9 +3,10 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { discoveryDocument, jwksDocument, signingAlgorithms, toJwk } from "../../src/core/jwks.js";
-import { goJson } from "../../src/core/gojson.js";
-import { parseKeysPem, type PublicKeyInfo } from "../../src/core/keys.js";
+import { discoveryDocument, signingAlgorithms } from "../../src/core/oidc/discovery.js";
+import { jwksDocument, toJwk } from "../../src/core/oidc/jwks.js";
+import { goJson } from "../../src/core/go/json.js";
+import { parseKeysPem, type PublicKeyInfo } from "../../src/core/oidc/keys.js";
 import { SHARED_FIXTURES } from "../support/paths.js";
 
 const VECTORS = join(SHARED_FIXTURES, "kubernetes-vectors");

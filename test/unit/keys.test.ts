@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { IrsaError, type ErrorCode } from "../../src/core/errors.js";
-import { keyId, parseKeysPem } from "../../src/core/keys.js";
+import { keyId, parseKeysPem } from "../../src/core/oidc/keys.js";
 import { SHARED_FIXTURES, TEST_FIXTURES } from "../support/paths.js";
 
 const VECTORS = join(SHARED_FIXTURES, "kubernetes-vectors");

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import {
-  DEFAULT_WEBHOOK_CONFIG,
   applyAddOperations,
   defaultServiceAccountSettings,
   escapePointerToken,
@@ -17,7 +16,10 @@ import {
   type ServiceAccountOptions,
   type WebhookConfig,
 } from "../../src/core/mutate/index.js";
-import { goCleanPath, goJoinPath, parseGoBool, parseGoInt64 } from "../../src/core/mutate/goparse.js";
+import { goCleanPath, goJoinPath, parseGoBool, parseGoInt64 } from "../../src/core/go/parse.js";
+
+/** The defaults with the jitter fixed at 0. */
+const CONFIG0 = webhookConfig({ jitter: () => 0 });
 
 type Json = Record<string, unknown>;
 interface Env {
@@ -689,7 +691,12 @@ describe("container-credentials mode", () => {
 
 describe("service account settings", () => {
   it("defaults to the flags", () => {
-    const config = webhookConfig({ tokenAudience: "a", stsRegionalEndpoint: true, tokenExpiration: 5000 });
+    const config = webhookConfig({
+      tokenAudience: "a",
+      stsRegionalEndpoint: true,
+      tokenExpiration: 5000,
+      jitter: () => 0,
+    });
     assert.deepEqual(serviceAccountSettings(sa({}), config), {
       roleArn: "",
       audience: "a",
@@ -701,7 +708,7 @@ describe("service account settings", () => {
   });
 
   it("adds container-credentials settings when listed", () => {
-    const s = serviceAccountSettings(sa({}), DEFAULT_WEBHOOK_CONFIG, { containerCredentials: true });
+    const s = serviceAccountSettings(sa({}), CONFIG0, { containerCredentials: true });
     assert.deepEqual(s.containerCredentials, {
       audience: "pods.eks.amazonaws.com",
       fullUri: "http://169.254.170.23/v1/credentials",
@@ -728,7 +735,7 @@ describe("service account settings", () => {
   for (const [name, value, message] of bad) {
     it(`rejects ${name}`, () => {
       assert.throws(
-        () => serviceAccountSettings(value, DEFAULT_WEBHOOK_CONFIG),
+        () => serviceAccountSettings(value, CONFIG0),
         (e: unknown) =>
           e instanceof IrsaError && e.code === "SERVICE_ACCOUNT_INVALID" && message.test(e.message),
       );
@@ -829,7 +836,7 @@ describe("malformed pods", () => {
   for (const [name, value, message] of cases) {
     it(`rejects ${name}, naming the field`, () => {
       assert.throws(
-        () => mutatePod(value, serviceAccountSettings(sa(), DEFAULT_WEBHOOK_CONFIG), DEFAULT_WEBHOOK_CONFIG),
+        () => mutatePod(value, serviceAccountSettings(sa(), CONFIG0), CONFIG0),
         (e: unknown) =>
           e instanceof IrsaError &&
           e.code === "POD_INVALID" &&

@@ -18,7 +18,7 @@ import {
   type PatchOperation,
   type WebhookConfig,
 } from "../../src/core/mutate/index.js";
-import { parseGoBool, parseGoInt64 } from "../../src/core/mutate/goparse.js";
+import { parseGoBool, parseGoInt64 } from "../../src/core/go/parse.js";
 
 /** dist/test/unit/ -> the repository root -> its sibling shared/. */
 const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/upstream-webhook/", import.meta.url));
@@ -52,7 +52,7 @@ function caseSetup(pod: Json): { sa: Json; config: WebhookConfig; listed: boolea
   setSa("sts-regional-endpoints", "sts-regional-endpoints");
   setSa("token-expiration", "token-expiration");
   const listed = Object.keys(a).some((k) => k.startsWith(`${T}containercredentials/`));
-  const overrides: Partial<WebhookConfig> = { jitter: () => 0 };
+  const overrides: Partial<WebhookConfig> & Pick<WebhookConfig, "jitter"> = { jitter: () => 0 };
   const injectSts = t("handler/injectSTS");
   const expiration = t("handler/expiration");
   const cc = (k: string): string | undefined => t(`containercredentials/${k}`);

@@ -21,7 +21,7 @@ import {
   isPodCreate,
   parseAdmissionReview,
   type PodCreateRequest,
-} from "../../src/webhook/admission.js";
+} from "../../src/core/admission.js";
 import { podAdmitter } from "../../src/webhook/admit.js";
 import { fakeLookup, podCreateRequest } from "../support/admission.js";
 import { REPO_ROOT } from "../support/paths.js";
@@ -185,7 +185,11 @@ describe("what upstream skipped when part of the mutation was already there", ()
 
   it("upstream #315 through the admission path: the pod is admitted unchanged with a warning", async () => {
     const lookup = fakeLookup({ "team-a/app": { annotations: { [ROLE]: ARN }, via: "cache" } });
-    const admit = podAdmitter({ config: webhookConfig(), cache: lookup, gracePeriodMs: 0 });
+    const admit = podAdmitter({
+      config: webhookConfig({ jitter: () => 0 }),
+      cache: lookup,
+      gracePeriodMs: 0,
+    });
     const object = pod({ volumes: [{ name: "aws-iam-token", secret: { secretName: "creds" } }] });
     const d = await admit(request({ object }));
     assert.deepEqual(d.patch, []);
@@ -330,7 +334,11 @@ describe("the admission exchange", () => {
 
   it("as upstream's handler: the namespace is the request's (a pod from a template has none, only a generateName)", async () => {
     const lookup = fakeLookup({ "team-a/app": { annotations: { [ROLE]: ARN }, via: "cache" } });
-    const admit = podAdmitter({ config: webhookConfig(), cache: lookup, gracePeriodMs: 0 });
+    const admit = podAdmitter({
+      config: webhookConfig({ jitter: () => 0 }),
+      cache: lookup,
+      gracePeriodMs: 0,
+    });
     const fromTemplate = pod({}, { name: undefined, generateName: "web-7d9c-" });
     const d = await admit(request({ object: fromTemplate }));
     assert.deepEqual(
@@ -378,7 +386,11 @@ describe("the admission exchange", () => {
 
   it("upstream #174 (PRs #236, #252): a pod whose ServiceAccount is not cached yet waits for it and is mutated", async () => {
     const lookup = fakeLookup({ "team-a/app": { annotations: { [ROLE]: ARN }, via: "get" } });
-    const admit = podAdmitter({ config: webhookConfig(), cache: lookup, gracePeriodMs: 1000 });
+    const admit = podAdmitter({
+      config: webhookConfig({ jitter: () => 0 }),
+      cache: lookup,
+      gracePeriodMs: 1000,
+    });
     const d = await admit(request({}));
     assert.deepEqual(lookup.asked, [["team-a/app", 1000]], "asked with the grace period");
     assert.ok(d.patch.length > 0);

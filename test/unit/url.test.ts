@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { IrsaError, type ErrorCode } from "../../src/core/errors.js";
-import { checkIssuerUrl, checkJwksUri, defaultJwksUri } from "../../src/core/url.js";
+import { checkIssuerUrl, checkJwksUri, defaultJwksUri } from "../../src/core/oidc/url.js";
 
 describe("checkIssuerUrl", () => {
   const bad: [string, ErrorCode, RegExp][] = [

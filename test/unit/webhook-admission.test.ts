@@ -7,7 +7,7 @@ import {
   isPodCreate,
   parseAdmissionReview,
   type AdmissionRequest,
-} from "../../src/webhook/admission.js";
+} from "../../src/core/admission.js";
 
 type Json = Record<string, unknown>;
 
@@ -52,9 +52,33 @@ describe("parseAdmissionReview accepts what kube-apiserver sends", () => {
     ["dry run", review({ dryRun: true }), { dryRun: true }, true],
     ["pod UPDATE", review({ operation: "UPDATE", oldObject: pod() }), { operation: "UPDATE" }, false],
     [
-      "pod DELETE without object",
+      "pod DELETE with object null",
       review({ operation: "DELETE", object: null }),
       { object: undefined },
+      false,
+    ],
+    [
+      "pod DELETE with no object field at all",
+      review({ operation: "DELETE", object: undefined }),
+      { object: undefined },
+      false,
+    ],
+    [
+      "a Pod CREATE of another group is not a pod CREATE",
+      review({ kind: { group: "example.com", version: "v1", kind: "Pod" } }),
+      { operation: "CREATE" },
+      false,
+    ],
+    [
+      "a Pod CREATE of another version is not a pod CREATE",
+      review({ kind: { group: "", version: "v2", kind: "Pod" } }),
+      { operation: "CREATE" },
+      false,
+    ],
+    [
+      "a CREATE on a pod subresource is not a pod CREATE",
+      review({ subResource: "binding", object: { target: {} } }),
+      { subResource: "binding" },
       false,
     ],
     [
@@ -147,6 +171,16 @@ describe("parseAdmissionReview rejects malformed reviews with the field and the 
       /request\.dryRun: expected a boolean, got a string/,
     ],
     ["object is an array", text(review({ object: [] })), /request\.object: expected an object, got an array/],
+    [
+      "a Pod CREATE whose object is null",
+      text(review({ object: null })),
+      /request\.object: required for a Pod CREATE, missing/,
+    ],
+    [
+      "a Pod CREATE with no object field",
+      text(review({ object: undefined })),
+      /request\.object: required for a Pod CREATE, missing/,
+    ],
     [
       "namespace is a number",
       text(review({ namespace: 3 })),

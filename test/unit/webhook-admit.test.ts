@@ -6,8 +6,8 @@ import {
   webhookConfig,
   type PatchOperation,
 } from "../../src/core/mutate/index.js";
-import type { PodCreateRequest } from "../../src/webhook/admission.js";
-import { parseGoDuration } from "../../src/core/mutate/goparse.js";
+import type { PodCreateRequest } from "../../src/core/admission.js";
+import { parseGoDuration } from "../../src/core/go/parse.js";
 import { DEADLINE_MARGIN_MS, gracePeriodFor, podAdmitter } from "../../src/webhook/admit.js";
 import { fakeLookup, podCreateRequest } from "../support/admission.js";
 
@@ -82,7 +82,7 @@ function request(spec: Record<string, unknown>, annotations: Record<string, stri
 }
 
 describe("podAdmitter", () => {
-  const config = webhookConfig();
+  const config = webhookConfig({ jitter: () => 0 });
   const spec = { serviceAccountName: "app", containers: [{ name: "main", image: "busybox" }] };
   const arn = "arn:aws:iam::111122223333:role/app";
 

@@ -1,6 +1,7 @@
-import { jwksDocument, discoveryDocument } from "../../core/jwks.js";
-import type { PublicKeyInfo } from "../../core/keys.js";
-import { checkIssuerUrl, checkJwksUri, defaultJwksUri } from "../../core/url.js";
+import { discoveryDocument } from "../../core/oidc/discovery.js";
+import { jwksDocument } from "../../core/oidc/jwks.js";
+import type { PublicKeyInfo } from "../../core/oidc/keys.js";
+import { checkIssuerUrl, checkJwksUri, defaultJwksUri } from "../../core/oidc/url.js";
 import { readKeyFile } from "../../adapters/files.js";
 import { requireStr, str, strs, usageError, type Command } from "../command.js";
 

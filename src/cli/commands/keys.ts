@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { IrsaError } from "../../core/errors.js";
-import { parseKeysPem } from "../../core/keys.js";
+import { parseKeysPem } from "../../core/oidc/keys.js";
 import { exists, readKeyFile, writeFileAtomic } from "../../adapters/files.js";
 import { oneOf, OUTPUT_OPTION, requireStr, usageError, type Command } from "../command.js";
 

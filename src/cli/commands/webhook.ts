@@ -7,7 +7,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { pino, type Logger } from "pino";
 import { IrsaError } from "../../core/errors.js";
 import { parseContainerCredentialsIdentities } from "../../core/mutate/index.js";
-import { parseGoDuration } from "../../core/mutate/goparse.js";
+import { parseGoDuration } from "../../core/go/parse.js";
 import { DEFAULT_GRACE_PERIOD_MS, podAdmitter } from "../../webhook/admit.js";
 import {
   kubeServiceAccountSource,

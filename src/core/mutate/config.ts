@@ -2,8 +2,6 @@
  * The webhook's settings, one field per flag of the pod-identity webhook it replaces (same names,
  * same defaults), and the fixed names the mutation uses. Pure data: no I/O.
  */
-import { randomInt } from "node:crypto";
-
 /** Token lifetime when nothing sets one: 24 h, the most EKS allows. */
 export const DEFAULT_TOKEN_EXPIRATION = 86400;
 /** Lower end of the jitter applied to the default lifetime in container-credentials mode: 22 h. */
@@ -42,8 +40,6 @@ export const ANNOTATIONS = {
 /** Returns an integer in [0, bound). Injectable so tests can fix the expiration jitter. */
 export type JitterSource = (bound: number) => number;
 
-export const randomJitter: JitterSource = (bound) => randomInt(bound);
-
 export interface WebhookConfig {
   /** --annotation-prefix: the domain of the annotations read from service accounts and pods. */
   readonly annotationPrefix: string;
@@ -73,7 +69,8 @@ export interface WebhookConfig {
   readonly jitter: JitterSource;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = Object.freeze({
+/** Every flag's default; the jitter, a source of randomness, is the caller's to give. */
+export const DEFAULT_WEBHOOK_CONFIG: Omit<WebhookConfig, "jitter"> = Object.freeze({
   annotationPrefix: "eks.amazonaws.com",
   tokenAudience: "sts.amazonaws.com",
   tokenMountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
@@ -86,7 +83,6 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = Object.freeze({
   containerCredentialsTokenVolumeName: "eks-pod-identity-token",
   containerCredentialsTokenPath: "eks-pod-identity-token",
   containerCredentialsFullUri: "http://169.254.170.23/v1/credentials",
-  jitter: randomJitter,
 });
 
 /** A lifetime kube-apiserver accepts: below 600 s raised to it (as upstream), above 2^32 s lowered to it. */
@@ -94,8 +90,13 @@ export function validTokenExpiration(seconds: number): number {
   return Math.min(MAX_TOKEN_EXPIRATION, Math.max(MIN_TOKEN_EXPIRATION, seconds));
 }
 
-/** The defaults with some fields replaced; --token-expiration is brought within kube-apiserver's bounds. */
-export function webhookConfig(overrides: Partial<WebhookConfig> = {}): WebhookConfig {
+/**
+ * The defaults with some fields replaced; --token-expiration is brought within kube-apiserver's
+ * bounds. The jitter has no default here: the edge passes `randomJitter` (src/adapters/random.ts).
+ */
+export function webhookConfig(
+  overrides: Partial<WebhookConfig> & Pick<WebhookConfig, "jitter">,
+): WebhookConfig {
   const merged = { ...DEFAULT_WEBHOOK_CONFIG, ...overrides };
   return Object.freeze({ ...merged, tokenExpiration: validTokenExpiration(merged.tokenExpiration) });
 }

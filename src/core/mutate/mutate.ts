@@ -18,8 +18,8 @@ import {
   validTokenExpiration,
   type WebhookConfig,
 } from "./config.js";
-import { goJoinPath, parseGoInt64 } from "./goparse.js";
-import { Fields, isObject, typeName, type JsonObject } from "./json.js";
+import { goJoinPath, parseGoInt64 } from "../go/parse.js";
+import { Fields, isObject, typeName, type JsonObject } from "../json.js";
 import { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
 import type { ServiceAccountSettings } from "./service-account.js";
 

@@ -3,7 +3,7 @@
  * entry, one volume, one volumeMount, one label), never a whole container or container list.
  */
 import { IrsaError } from "../errors.js";
-import { isObject } from "./json.js";
+import { isObject } from "../json.js";
 
 export interface PatchOperation {
   readonly op: "add";

@@ -6,8 +6,8 @@
  */
 import { IrsaError } from "../errors.js";
 import { ANNOTATIONS, validTokenExpiration, type WebhookConfig } from "./config.js";
-import { Fields, isObject, typeName } from "./json.js";
-import { parseGoBool, parseGoInt64 } from "./goparse.js";
+import { Fields, isObject, typeName } from "../json.js";
+import { parseGoBool, parseGoInt64 } from "../go/parse.js";
 
 /** Container-credentials mode for one service account: the flags' values. */
 export interface ContainerCredentialsSettings {

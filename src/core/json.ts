@@ -1,5 +1,5 @@
 /** Checked reads of JSON documents (a Pod, a ServiceAccount) that name the offending field path. */
-import type { IrsaError } from "../errors.js";
+import type { IrsaError } from "./errors.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -38,6 +38,21 @@ export class Fields {
     return v;
   }
 
+  /** An object that must be present (not null). */
+  reqObject(parent: JsonObject, key: string, parentPath: string): JsonObject {
+    const v = this.optObject(parent, key, parentPath);
+    if (v === undefined) throw this.invalid(fieldPath(parentPath, key), "required object is missing");
+    return v;
+  }
+
+  optBoolean(parent: JsonObject, key: string, parentPath: string): boolean | undefined {
+    const v = parent[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "boolean")
+      throw this.invalid(fieldPath(parentPath, key), `expected a boolean, got ${typeName(v)}`);
+    return v;
+  }
+
   /** An array, or undefined when the field is absent or null (a nil slice). */
   optArray(parent: JsonObject, key: string, parentPath: string): unknown[] | undefined {
     const v = parent[key];
@@ -59,6 +74,21 @@ export class Fields {
     const v = this.optString(parent, key, parentPath);
     if (v === undefined) throw this.invalid(fieldPath(parentPath, key), "required string is missing");
     return v;
+  }
+
+  /** A string that must be present and not empty. */
+  nonEmptyString(parent: JsonObject, key: string, parentPath: string): string {
+    const v = this.reqString(parent, key, parentPath);
+    if (v === "") throw this.invalid(fieldPath(parentPath, key), "must not be empty");
+    return v;
+  }
+
+  /** An array whose elements are all objects; undefined when absent or null. */
+  optObjectArray(parent: JsonObject, key: string, parentPath: string): JsonObject[] | undefined {
+    const items = this.optArray(parent, key, parentPath);
+    if (items === undefined) return undefined;
+    const path = fieldPath(parentPath, key);
+    return items.map((_, i) => this.element(items, i, path));
   }
 
   /** A map[string]string such as annotations, labels or a nodeSelector; undefined when absent or null. */

@@ -1,8 +1,5 @@
-/**
- * JWKS and OpenID discovery documents, byte-identical to what kube-apiserver serves at
- * /openid/v1/jwks and /.well-known/openid-configuration. Pure.
- */
-import { goJson } from "./gojson.js";
+/** The JWKS document, byte-identical to what kube-apiserver serves at /openid/v1/jwks. Pure. */
+import { goJson } from "../go/json.js";
 import type { KeyAlgorithm, PublicKeyInfo } from "./keys.js";
 
 /** A JWK with kube-apiserver's field order (go-jose): RSA use,kty,kid,alg,n,e; EC use,kty,kid,crv,alg,x,y. */
@@ -49,23 +46,3 @@ export function toJwk(k: PublicKeyInfo): Jwk {
 export function jwksDocument(keys: readonly PublicKeyInfo[]): string {
   return goJson({ keys: keys.map(toJwk) });
 }
-
-/** Sorted unique algorithms of the keys, as id_token_signing_alg_values_supported. */
-export function signingAlgorithms(keys: readonly PublicKeyInfo[]): KeyAlgorithm[] {
-  return [...new Set(keys.map((k) => k.alg))].sort();
-}
-
-/** The discovery document bytes. Callers validate the URLs first (url.ts). */
-export function discoveryDocument(issuer: string, jwksUri: string, keys: readonly PublicKeyInfo[]): string {
-  return goJson({
-    issuer,
-    jwks_uri: jwksUri,
-    response_types_supported: ["id_token"],
-    subject_types_supported: ["public"],
-    id_token_signing_alg_values_supported: signingAlgorithms(keys),
-  });
-}
-
-/** Where kube-apiserver serves each document, relative to the issuer. */
-export const DISCOVERY_PATH = "/.well-known/openid-configuration";
-export const JWKS_PATH = "/openid/v1/jwks";

@@ -7,8 +7,8 @@
  * A response carries `patch` and `patchType` together or neither: kube-apiserver rejects a
  * `patchType` without a `patch`, so an empty patch omits both.
  */
-import { IrsaError } from "../core/errors.js";
-import { isObject, typeName, type JsonObject as Json } from "../core/mutate/json.js";
+import { IrsaError } from "./errors.js";
+import { Fields, isObject, typeName, type JsonObject as Json } from "./json.js";
 
 export const ADMISSION_API_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
@@ -49,36 +49,7 @@ function invalid(field: string, problem: string): IrsaError {
   );
 }
 
-function requireObject(parent: Json, key: string, path: string): Json {
-  const v = parent[key];
-  if (v === undefined) throw invalid(path, "required object is missing");
-  if (!isObject(v)) throw invalid(path, `expected an object, got ${typeName(v)}`);
-  return v;
-}
-
-function requireString(parent: Json, key: string, path: string, nonEmpty: boolean): string {
-  const v = parent[key];
-  if (v === undefined) throw invalid(path, "required string is missing");
-  if (typeof v !== "string") throw invalid(path, `expected a string, got ${typeName(v)}`);
-  if (nonEmpty && v === "") throw invalid(path, "must not be empty");
-  return v;
-}
-
-function optionalString(parent: Json, key: string, path: string): string {
-  const v = parent[key];
-  if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw invalid(path, `expected a string, got ${typeName(v)}`);
-  return v;
-}
-
-function optionalArrayOfObjects(parent: Json, key: string, path: string): void {
-  const v = parent[key];
-  if (v === undefined || v === null) return;
-  if (!Array.isArray(v)) throw invalid(path, `expected an array, got ${typeName(v)}`);
-  v.forEach((item, i) => {
-    if (!isObject(item)) throw invalid(`${path}[${i}]`, `expected an object, got ${typeName(item)}`);
-  });
-}
+const fields = new Fields(invalid);
 
 /** Decodes the HTTP body. Never throws anything but an ADMISSION_REVIEW_INVALID IrsaError. */
 export function parseAdmissionReview(body: string | Uint8Array): AdmissionRequest {
@@ -91,54 +62,51 @@ export function parseAdmissionReview(body: string | Uint8Array): AdmissionReques
     throw invalid("body", `not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(doc)) throw invalid("body", `expected a JSON object, got ${typeName(doc)}`);
-  const apiVersion = requireString(doc, "apiVersion", "apiVersion", true);
+  const apiVersion = fields.nonEmptyString(doc, "apiVersion", "");
   if (!(ADMISSION_API_VERSIONS as readonly string[]).includes(apiVersion)) {
     throw invalid("apiVersion", `expected one of ${ADMISSION_API_VERSIONS.join(", ")}, got "${apiVersion}"`);
   }
-  const kind = requireString(doc, "kind", "kind", true);
+  const kind = fields.nonEmptyString(doc, "kind", "");
   if (kind !== "AdmissionReview") throw invalid("kind", `expected "AdmissionReview", got "${kind}"`);
-  const req = requireObject(doc, "request", "request");
-  const uid = requireString(req, "uid", "request.uid", true);
-  const gvk = requireObject(req, "kind", "request.kind");
-  const kindGvk: GroupVersionKind = {
-    group: optionalString(gvk, "group", "request.kind.group"),
-    version: requireString(gvk, "version", "request.kind.version", true),
-    kind: requireString(gvk, "kind", "request.kind.kind", true),
-  };
-  const operation = requireString(req, "operation", "request.operation", true);
-  const dryRun = req.dryRun;
-  if (dryRun !== undefined && dryRun !== null && typeof dryRun !== "boolean") {
-    throw invalid("request.dryRun", `expected a boolean, got ${typeName(dryRun)}`);
-  }
-  const object = req.object;
-  if (object !== undefined && object !== null && !isObject(object)) {
-    throw invalid("request.object", `expected an object, got ${typeName(object)}`);
-  }
+  const req = fields.reqObject(doc, "request", "");
+  const gvk = fields.reqObject(req, "kind", "request");
   const parsed: AdmissionRequest = {
     apiVersion: apiVersion as AdmissionApiVersion,
-    uid,
-    kind: kindGvk,
-    operation,
-    namespace: optionalString(req, "namespace", "request.namespace"),
-    name: optionalString(req, "name", "request.name"),
-    subResource: optionalString(req, "subResource", "request.subResource"),
-    dryRun: dryRun === true,
-    object: object ?? undefined,
+    uid: fields.nonEmptyString(req, "uid", "request"),
+    kind: {
+      group: fields.optString(gvk, "group", "request.kind") ?? "",
+      version: fields.nonEmptyString(gvk, "version", "request.kind"),
+      kind: fields.nonEmptyString(gvk, "kind", "request.kind"),
+    },
+    operation: fields.nonEmptyString(req, "operation", "request"),
+    namespace: fields.optString(req, "namespace", "request") ?? "",
+    name: fields.optString(req, "name", "request") ?? "",
+    subResource: fields.optString(req, "subResource", "request") ?? "",
+    dryRun: fields.optBoolean(req, "dryRun", "request") === true,
+    object: fields.optObject(req, "object", "request"),
   };
-  if (isPodCreate(parsed)) validatePod(parsed.object);
+  if (isPodCreateOf(parsed)) {
+    // kube-apiserver always sends the pod it is creating; without it there is nothing to admit.
+    if (parsed.object === undefined) throw invalid("request.object", "required for a Pod CREATE, missing");
+    validatePod(parsed.object);
+  }
   return parsed;
 }
 
-/** A CREATE of a core/v1 Pod itself (not a subresource): what this webhook mutates. */
-export function isPodCreate(req: AdmissionRequest): req is PodCreateRequest {
+/** A CREATE of a core/v1 Pod itself (not a subresource), whatever its object. */
+function isPodCreateOf(req: AdmissionRequest): boolean {
   return (
     req.operation === "CREATE" &&
     req.kind.group === "" &&
     req.kind.version === "v1" &&
     req.kind.kind === "Pod" &&
-    req.subResource === "" &&
-    req.object !== undefined
+    req.subResource === ""
   );
+}
+
+/** A CREATE of a core/v1 Pod itself (not a subresource): what this webhook mutates. */
+export function isPodCreate(req: AdmissionRequest): req is PodCreateRequest {
+  return isPodCreateOf(req) && req.object !== undefined;
 }
 
 /**
@@ -146,12 +114,10 @@ export function isPodCreate(req: AdmissionRequest): req is PodCreateRequest {
  * arrays of objects. kube-apiserver always sends that; anything else is a caller bug, not a pod.
  */
 function validatePod(pod: Json): void {
-  if (pod.metadata !== undefined && pod.metadata !== null && !isObject(pod.metadata)) {
-    throw invalid("request.object.metadata", `expected an object, got ${typeName(pod.metadata)}`);
-  }
-  const spec = requireObject(pod, "spec", "request.object.spec");
+  fields.optObject(pod, "metadata", "request.object");
+  const spec = fields.reqObject(pod, "spec", "request.object");
   for (const list of ["containers", "initContainers", "volumes"]) {
-    optionalArrayOfObjects(spec, list, `request.object.spec.${list}`);
+    fields.optObjectArray(spec, list, "request.object.spec");
   }
 }
 

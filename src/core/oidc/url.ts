@@ -2,7 +2,7 @@
  * Issuer and jwks_uri validation, as kube-apiserver does it (pkg/serviceaccount/openidmetadata.go),
  * plus warnings for what IAM treats differently. Pure.
  */
-import { IrsaError } from "./errors.js";
+import { IrsaError } from "../errors.js";
 
 export interface UrlCheck {
   /** The URL exactly as given: IAM and STS compare the issuer as a string, so we never normalise it. */

@@ -4,7 +4,7 @@
  * public keys (SPKI, PKCS#1). Private keys give their public half. Pure: text in, keys out.
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { IrsaError } from "./errors.js";
+import { IrsaError } from "../errors.js";
 
 export type KeyAlgorithm = "RS256" | "ES256" | "ES384" | "ES512";
 export type Curve = "P-256" | "P-384" | "P-521";
