@@ -18,7 +18,7 @@ import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../src/webhoo
 import { startWebhookServer, WebhookMetrics } from "../src/webhook/server.js";
 import { createCa, issueServingCert, stopAll, tempDir } from "../test/e2e/harness/index.js";
 import { quiet } from "../test/support/fake-sa-source.js";
-import { SHARED_FIXTURES } from "../test/support/paths.js";
+import { UPSTREAM_WEBHOOK_FIXTURES } from "../test/support/paths.js";
 import { fmt, percentile, table } from "./lib.js";
 
 const REQUESTS = Number(process.argv[2] ?? 4000);
@@ -117,7 +117,7 @@ function row(name: string, r: LoadResult): string[] {
 
 /** Bytes of upstream's expected patch and of ours, over upstream's own test pods. */
 function patchSizes(): { cases: number; upstream: number; ours: number } {
-  const dir = join(SHARED_FIXTURES, "upstream-webhook");
+  const dir = UPSTREAM_WEBHOOK_FIXTURES;
   let upstream = 0;
   let ours = 0;
   let cases = 0;

@@ -3,9 +3,17 @@ import { fileURLToPath } from "node:url";
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-/** Read-only fixtures from upstream projects, beside the repository. */
-export const SHARED_FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/", import.meta.url));
-/** The project's own test keys. */
-export const TEST_FIXTURES = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
+/** Test data kept in the repository (test/fixtures/README.md says where each file comes from). */
+export const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/", import.meta.url));
+/** Key files `irsa` must refuse or handle: test/fixtures/keys/. */
+export const KEY_FIXTURES = fileURLToPath(new URL("../../../test/fixtures/keys/", import.meta.url));
+/** kubernetes/kubernetes test vectors: test/fixtures/kubernetes-vectors/. */
+export const KUBERNETES_VECTORS = fileURLToPath(
+  new URL("../../../test/fixtures/kubernetes-vectors/", import.meta.url),
+);
+/** aws/amazon-eks-pod-identity-webhook's test pods: test/fixtures/upstream-webhook/. */
+export const UPSTREAM_WEBHOOK_FIXTURES = fileURLToPath(
+  new URL("../../../test/fixtures/upstream-webhook/", import.meta.url),
+);
 /** The built CLI entry point. */
 export const CLI = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));

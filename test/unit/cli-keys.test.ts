@@ -7,15 +7,11 @@ import { describe, it } from "node:test";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
 import { createPrivateKey } from "node:crypto";
 import { irsa, irsaProcess } from "../support/cli.js";
-import { SHARED_FIXTURES } from "../support/paths.js";
+import { KUBERNETES_VECTORS } from "../support/paths.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "irsa-cli-"));
-const VECTOR_PUB = join(SHARED_FIXTURES, "kubernetes-vectors", "k8s-rsa-2048.pub.pem");
-const EXPECTED_DISCOVERY = join(
-  SHARED_FIXTURES,
-  "kubernetes-vectors",
-  "openid-configuration.issuer-example.expected.json",
-);
+const VECTOR_PUB = join(KUBERNETES_VECTORS, "k8s-rsa-2048.pub.pem");
+const EXPECTED_DISCOVERY = join(KUBERNETES_VECTORS, "openid-configuration.issuer-example.expected.json");
 
 describe("irsa keys generate", () => {
   it("writes sa.key with mode 0600 and sa.pub, and reports the kid", async () => {

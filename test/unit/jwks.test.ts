@@ -7,9 +7,9 @@ import { discoveryDocument, signingAlgorithms } from "../../src/core/oidc/discov
 import { jwksDocument, toJwk } from "../../src/core/oidc/jwks.js";
 import { goJson } from "../../src/core/go/json.js";
 import { parseKeysPem, type PublicKeyInfo } from "../../src/core/oidc/keys.js";
-import { SHARED_FIXTURES } from "../support/paths.js";
+import { KUBERNETES_VECTORS } from "../support/paths.js";
 
-const VECTORS = join(SHARED_FIXTURES, "kubernetes-vectors");
+const VECTORS = KUBERNETES_VECTORS;
 const k8sRsa = (): PublicKeyInfo => {
   const [k] = parseKeysPem(readFileSync(join(VECTORS, "k8s-rsa-2048.pub.pem"), "utf8"), "k8s-rsa");
   assert.ok(k);

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { IrsaError, type ErrorCode } from "../../src/core/errors.js";
 import { keyId, parseKeysPem } from "../../src/core/oidc/keys.js";
-import { SHARED_FIXTURES, TEST_FIXTURES } from "../support/paths.js";
+import { KEY_FIXTURES, KUBERNETES_VECTORS } from "../support/paths.js";
 
-const VECTORS = join(SHARED_FIXTURES, "kubernetes-vectors");
+const VECTORS = KUBERNETES_VECTORS;
 const read = (dir: string, f: string) => readFileSync(join(dir, f), "utf8");
 
 function expectError(pem: string, code: ErrorCode, mentions: RegExp) {
@@ -83,7 +83,7 @@ describe("parseKeysPem accepts every form kube-apiserver reads", () => {
   });
 
   it("reads several keys from one file, in file order, skipping EC PARAMETERS blocks", () => {
-    const withParams = read(TEST_FIXTURES, "ec-with-params.key");
+    const withParams = read(KEY_FIXTURES, "ec-with-params.key");
     const pub = String(rsa.publicKey.export({ type: "spki", format: "pem" }));
     const keys = parseKeysPem(`${pub}\n${withParams}`, "bundle.pem");
     assert.deepEqual(
@@ -104,26 +104,21 @@ describe("parseKeysPem refuses bad input with a clear error", () => {
   const table: [string, string, ErrorCode, RegExp][] = [
     [
       "encrypted PKCS#1 (Proc-Type)",
-      read(TEST_FIXTURES, "rsa-encrypted-pkcs1.key"),
+      read(KEY_FIXTURES, "rsa-encrypted-pkcs1.key"),
       "KEY_ENCRYPTED",
       /encrypted/,
     ],
-    ["encrypted PKCS#8", read(TEST_FIXTURES, "ec-encrypted-pkcs8.key"), "KEY_ENCRYPTED", /encrypted/],
-    ["DSA (PKCS#8)", read(TEST_FIXTURES, "dsa.key"), "KEY_UNSUPPORTED_TYPE", /DSA keys are not supported/],
+    ["encrypted PKCS#8", read(KEY_FIXTURES, "ec-encrypted-pkcs8.key"), "KEY_ENCRYPTED", /encrypted/],
+    ["DSA (PKCS#8)", read(KEY_FIXTURES, "dsa.key"), "KEY_UNSUPPORTED_TYPE", /DSA keys are not supported/],
     [
       "DSA (traditional)",
       "-----BEGIN DSA PRIVATE KEY-----\nAAAA\n-----END DSA PRIVATE KEY-----\n",
       "KEY_UNSUPPORTED_TYPE",
       /DSA keys are not supported/,
     ],
-    ["Ed25519", read(TEST_FIXTURES, "ed25519.key"), "KEY_UNSUPPORTED_TYPE", /ED25519 keys are not supported/],
-    [
-      "secp256k1",
-      read(TEST_FIXTURES, "secp256k1.key"),
-      "KEY_UNSUPPORTED_CURVE",
-      /secp256k1 is not supported/,
-    ],
-    ["a certificate", read(TEST_FIXTURES, "certificate.pem"), "KEY_IS_CERTIFICATE", /certificate, not a key/],
+    ["Ed25519", read(KEY_FIXTURES, "ed25519.key"), "KEY_UNSUPPORTED_TYPE", /ED25519 keys are not supported/],
+    ["secp256k1", read(KEY_FIXTURES, "secp256k1.key"), "KEY_UNSUPPORTED_CURVE", /secp256k1 is not supported/],
+    ["a certificate", read(KEY_FIXTURES, "certificate.pem"), "KEY_IS_CERTIFICATE", /certificate, not a key/],
     ["truncated PEM (no END line)", rsaPem.slice(0, 200), "KEY_PEM_INVALID", /truncated/],
     [
       "damaged base64 body",

@@ -7,9 +7,9 @@ import { describe, it } from "node:test";
 import { WEBHOOK_FLAGS } from "../../src/cli/webhook-flags.js";
 import { DEFAULT_WEBHOOK_CONFIG } from "../../src/core/mutate/index.js";
 import { irsa } from "../support/cli.js";
-import { SHARED_FIXTURES } from "../support/paths.js";
+import { UPSTREAM_WEBHOOK_FIXTURES } from "../support/paths.js";
 
-const FIXTURES = join(SHARED_FIXTURES, "upstream-webhook");
+const FIXTURES = UPSTREAM_WEBHOOK_FIXTURES;
 const ARN = "arn:aws:iam::111122223333:role/s3-reader";
 
 type Json = Record<string, unknown>;

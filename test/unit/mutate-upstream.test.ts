@@ -1,5 +1,5 @@
 /**
- * Every pod-mutation case of the webhook this project replaces (../shared/fixtures/upstream-webhook):
+ * Every pod-mutation case of the webhook this project replaces (test/fixtures/upstream-webhook):
  * its expected patch and ours, applied to the same pod, must give the same pod (except where the
  * expected patch is one of upstream's bugs, listed below). Upstream replaces whole container lists,
  * so the patches themselves differ; ours must stay targeted.
@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import jsonpatch, { type Operation } from "fast-json-patch";
 import { parse } from "yaml";
 import {
@@ -19,9 +18,9 @@ import {
   type WebhookConfig,
 } from "../../src/core/mutate/index.js";
 import { parseGoBool, parseGoInt64 } from "../../src/core/go/parse.js";
+import { UPSTREAM_WEBHOOK_FIXTURES } from "../support/paths.js";
 
-/** dist/test/unit/ -> the repository root -> its sibling shared/. */
-const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures/upstream-webhook/", import.meta.url));
+const FIXTURES = UPSTREAM_WEBHOOK_FIXTURES;
 const T = "testing.eks.amazonaws.com/";
 
 type Json = Record<string, unknown>;
