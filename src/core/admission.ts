@@ -150,8 +150,3 @@ export function admissionResponse(
   if (warnings.length > 0) response.warnings = [...warnings];
   return { apiVersion: req.apiVersion, kind: "AdmissionReview", response };
 }
-
-/** The JSON body of an HTTP error answer: a stable code and a message naming the field. */
-export function errorBody(code: string, message: string): string {
-  return `${JSON.stringify({ error: code, message })}\n`;
-}

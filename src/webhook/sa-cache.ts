@@ -1,7 +1,7 @@
 /**
  * The ServiceAccount cache behind the admission handler.
  *
- * A reflector (list, then watch from the list's resourceVersion; relist when the server says the
+ * A reflector (reflector.ts: list, then watch from the list's resourceVersion; relist when the server says the
  * version is gone; reconnect with capped backoff) keeps, per namespace/name, only the few
  * annotations the mutation reads. Every account is recorded, annotated or not, so "exists without
  * a role" (answer at once) differs from "not seen yet" (worth waiting for).
@@ -17,65 +17,22 @@
  *   timeout plus a margin is a dead connection the client library would wait on forever; it is
  *   aborted and resumed (see `watchIdleMarginMs`).
  *
- * The Kubernetes I/O sits behind `ServiceAccountSource`; `kubeServiceAccountSource` is the real one
- * (@kubernetes/client-node), tests use an in-memory fake.
+ * The Kubernetes I/O sits behind `ServiceAccountSource`; `kubeServiceAccountSource` in
+ * src/adapters/kubernetes/ is the real one (@kubernetes/client-node), tests use an in-memory fake.
  */
 import { setMaxListeners } from "node:events";
-import {
-  ApiException,
-  CoreV1Api,
-  KubeConfig,
-  setHeaderMiddleware,
-  Watch,
-  type ConfigurationOptions,
-  type V1ServiceAccount,
-} from "@kubernetes/client-node";
+import type {
+  ServiceAccountEvent,
+  ServiceAccountList,
+  ServiceAccountRecord,
+  ServiceAccountSource,
+} from "../adapters/kubernetes/service-accounts.js";
+import { runReflector, type ReflectorTiming, type ServiceAccountChange } from "./reflector.js";
 import { ANNOTATIONS } from "../core/mutate/config.js";
-import { linkedSignal } from "./linked-signal.js";
+import { linkedSignal } from "../runtime/linked-signal.js";
+import type { Log } from "../runtime/log.js";
 
-/** What the cache needs of a ServiceAccount. */
-export interface ServiceAccountRecord {
-  readonly namespace: string;
-  readonly name: string;
-  readonly annotations?: Readonly<Record<string, string>> | null | undefined;
-  readonly resourceVersion?: string | undefined;
-}
-
-export type ServiceAccountEvent =
-  | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: ServiceAccountRecord }
-  | { readonly type: "BOOKMARK"; readonly resourceVersion: string }
-  | { readonly type: "ERROR"; readonly code: number | undefined; readonly message: string };
-
-export interface ServiceAccountList {
-  readonly items: readonly ServiceAccountRecord[];
-  readonly resourceVersion: string;
-}
-
-/** list, watch and get ServiceAccounts, scoped to one namespace or all. */
-export interface ServiceAccountSource {
-  list(signal: AbortSignal): Promise<ServiceAccountList>;
-  /**
-   * Streams changes after `resourceVersion` to `onEvent`, with bookmarks, asking the server to end
-   * the watch after `timeoutSeconds`. Resolves when the server ends the watch, rejects on a transport
-   * error (`statusCode`/`code` 410 means: relist), settles soon after `signal` aborts.
-   */
-  watch(
-    resourceVersion: string,
-    onEvent: (e: ServiceAccountEvent) => void,
-    signal: AbortSignal,
-    timeoutSeconds: number,
-  ): Promise<void>;
-  /** The account, or undefined if it does not exist (404). */
-  get(namespace: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined>;
-}
-
-/** Structured logger; pino's Logger fits. */
-export interface Log {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type { Log, ServiceAccountEvent, ServiceAccountList, ServiceAccountRecord, ServiceAccountSource };
 
 export type Annotations = Readonly<Record<string, string>>;
 
@@ -102,33 +59,13 @@ export interface LookupResult {
 
 export type GetOutcome = "found" | "not_found" | "error";
 
-export interface ServiceAccountCacheOptions {
+export interface ServiceAccountCacheOptions extends ReflectorTiming {
   /** Full annotation keys to keep, e.g. "eks.amazonaws.com/role-arn". Others are dropped on arrival. */
   readonly annotationKeys: readonly string[];
   /** Restrict to this namespace (the source must be scoped the same way); undefined: all. */
   readonly namespace?: string | undefined;
   /** Timeout of one direct GET; it never outlives the longest waiter that asked for it. */
   readonly getTimeoutMs: number;
-  /** Timeout of one list call. */
-  readonly listTimeoutMs?: number;
-  /** Reconnect backoff after failures: starts here, doubles, capped at `backoffMaxMs`. */
-  readonly backoffInitialMs?: number;
-  readonly backoffMaxMs?: number;
-  /**
-   * Server-side timeout of each watch: a random value in [this, 2 × this), sent as whole seconds
-   * (`timeoutSeconds`, rounded down), so reconnects spread out as client-go's do. Default 300 000
-   * (5 to 10 minutes).
-   */
-  readonly watchTimeoutMs?: number;
-  /**
-   * Watchdog: a watch that delivers nothing (no event, no bookmark) for its server-side timeout plus
-   * this margin is taken for a dead connection, aborted, and resumed as after a transport error.
-   * @kubernetes/client-node sets no client-side timeout on a watch, so without this a connection
-   * lost without a reset (a network partition, a stall before the response headers) would stop the
-   * cache for good. A healthy server ends every watch within its timeout and sends bookmarks on the
-   * way, so the margin only absorbs delays. Default 30 000.
-   */
-  readonly watchIdleMarginMs?: number;
   readonly log: Log;
   /** Called once per direct GET, for metrics. */
   readonly onGet?: (outcome: GetOutcome) => void;
@@ -147,30 +84,6 @@ interface Pending {
 
 function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
-}
-
-function isGone(e: unknown): boolean {
-  if (typeof e !== "object" || e === null) return false;
-  const o = e as { statusCode?: unknown; code?: unknown };
-  return o.statusCode === 410 || o.code === 410;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function errorMessage(e: unknown): string {
@@ -213,7 +126,20 @@ export class ServiceAccountCache {
 
   /** Starts the list/watch loop in the background. */
   start(): void {
-    this.loop ??= this.run();
+    this.loop ??= runReflector(
+      this.source,
+      {
+        replace: (items, rv) => {
+          this.replace(items, rv);
+        },
+        apply: (e) => {
+          this.apply(e);
+        },
+        synced: () => this.isSynced,
+      },
+      this.opts,
+      this.stopController.signal,
+    );
   }
 
   /** Stops the loop and releases every waiter (as a miss). */
@@ -327,19 +253,12 @@ export class ServiceAccountCache {
     this.opts.onSynced?.(v);
   }
 
-  private async relist(signal: AbortSignal): Promise<void> {
-    const link = linkedSignal(signal, this.opts.listTimeoutMs ?? 60_000);
-    let list: ServiceAccountList;
-    try {
-      list = await this.source.list(link.signal);
-    } finally {
-      link.dispose();
-    }
+  /** A complete list: the store becomes exactly its accounts; waiters for any of them are answered. */
+  private replace(items: readonly ServiceAccountRecord[], resourceVersion: string): void {
     const next = new Map<string, Annotations>();
-    for (const sa of list.items) next.set(keyOf(sa.namespace, sa.name), this.pick(sa.annotations));
+    for (const sa of items) next.set(keyOf(sa.namespace, sa.name), this.pick(sa.annotations));
     this.store.clear();
     for (const [k, v] of next) this.store.set(k, v);
-    this.resourceVersion = list.resourceVersion;
     for (const [k, p] of this.pending) {
       p.watchSeen = true;
       const found = this.store.get(k);
@@ -347,137 +266,24 @@ export class ServiceAccountCache {
     }
     if (!this.isSynced) {
       this.opts.log.info(
-        { serviceAccounts: this.store.size, resourceVersion: list.resourceVersion },
+        { serviceAccounts: this.store.size, resourceVersion },
         "service account cache synced",
       );
     }
     this.setSynced(true);
   }
 
-  private onEvent(e: ServiceAccountEvent, gone: () => void): void {
-    switch (e.type) {
-      case "ADDED":
-      case "MODIFIED": {
-        const key = keyOf(e.object.namespace, e.object.name);
-        const annotations = this.pick(e.object.annotations);
-        this.store.set(key, annotations);
-        this.notify(key, annotations, "watch");
-        break;
-      }
-      case "DELETED": {
-        const key = keyOf(e.object.namespace, e.object.name);
-        this.store.delete(key);
-        const p = this.pending.get(key);
-        if (p !== undefined) p.watchSeen = true;
-        break;
-      }
-      case "BOOKMARK":
-        this.resourceVersion = e.resourceVersion;
-        return;
-      case "ERROR":
-        if (e.code === 410) {
-          gone();
-        } else {
-          this.opts.log.warn({ code: e.code, err: e.message }, "service account watch error event");
-        }
-        return;
+  private apply(e: ServiceAccountChange): void {
+    const key = keyOf(e.object.namespace, e.object.name);
+    if (e.type === "DELETED") {
+      this.store.delete(key);
+      const p = this.pending.get(key);
+      if (p !== undefined) p.watchSeen = true;
+      return;
     }
-    if (e.object.resourceVersion !== undefined && e.object.resourceVersion !== "") {
-      this.resourceVersion = e.object.resourceVersion;
-    }
-  }
-
-  private async run(): Promise<void> {
-    const stop = this.stopController.signal;
-    const initial = this.opts.backoffInitialMs ?? 500;
-    const max = this.opts.backoffMaxMs ?? 30_000;
-    const watchTimeoutMs = this.opts.watchTimeoutMs ?? 300_000;
-    const idleMarginMs = this.opts.watchIdleMarginMs ?? 30_000;
-    let backoff = initial;
-    const fail = async (what: string, e: unknown): Promise<void> => {
-      const delay = Math.round(backoff * (0.5 + Math.random() / 2));
-      this.opts.log.warn(
-        { err: errorMessage(e), retryInMs: delay, synced: this.isSynced },
-        `service account ${what} failed`,
-      );
-      await sleep(delay, stop);
-      backoff = Math.min(backoff * 2, max);
-    };
-    // A function, not a property read: the flag flips in callbacks the compiler cannot see.
-    const stopped = (): boolean => stop.aborted;
-    while (!stopped()) {
-      if (this.resourceVersion === "") {
-        try {
-          await this.relist(stop);
-          backoff = initial;
-        } catch (e) {
-          if (stopped()) break;
-          await fail("list", e);
-          continue;
-        }
-      }
-      if (stopped()) break;
-      const watchStop = linkedSignal(stop);
-      const state = { expired: false };
-      const started = Date.now();
-      const timeoutMs = watchTimeoutMs + Math.floor(Math.random() * watchTimeoutMs);
-      const timeoutSeconds = Math.max(1, Math.floor(timeoutMs / 1000));
-      const idleMs = timeoutMs + idleMarginMs;
-      let idle: NodeJS.Timeout | undefined;
-      try {
-        const silent = new Promise<"silent">((resolve) => {
-          idle = setTimeout(resolve, idleMs, "silent");
-        });
-        const watching = this.source.watch(
-          this.resourceVersion,
-          (e) => {
-            if (watchStop.signal.aborted) return; // a watch given up on: its news is stale
-            idle?.refresh();
-            this.onEvent(e, () => {
-              state.expired = true;
-              watchStop.abort();
-            });
-          },
-          watchStop.signal,
-          timeoutSeconds,
-        );
-        if ((await Promise.race([watching, silent])) === "silent") {
-          watchStop.abort();
-          // It should settle soon after the abort; if it never does, nothing waits for it.
-          watching.catch(() => undefined);
-          throw new Error(
-            `no event or bookmark for ${idleMs} ms (server-side timeout ${timeoutSeconds} s): connection taken for dead`,
-          );
-        }
-        clearTimeout(idle);
-        if (!state.expired && Date.now() - started < 1000) {
-          // A watch that ends at once, again and again, must not spin.
-          await sleep(backoff, stop);
-          backoff = Math.min(backoff * 2, max);
-        } else {
-          backoff = initial;
-        }
-      } catch (e) {
-        if (stopped()) break;
-        if (isGone(e)) {
-          state.expired = true;
-        } else if (!state.expired) {
-          // A watch that ran a while is a fresh failure, not the outage that grew the backoff.
-          if (Date.now() - started >= 1000) backoff = initial;
-          await fail("watch", e);
-        }
-      } finally {
-        clearTimeout(idle);
-        watchStop.dispose();
-      }
-      if (state.expired) {
-        this.opts.log.info(
-          { resourceVersion: this.resourceVersion },
-          "service account watch expired; relisting",
-        );
-        this.resourceVersion = "";
-      }
-    }
+    const annotations = this.pick(e.object.annotations);
+    this.store.set(key, annotations);
+    this.notify(key, annotations, "watch");
   }
 }
 
@@ -485,142 +291,4 @@ export class ServiceAccountCache {
 export function serviceAccountAnnotationKeys(prefix: string): string[] {
   const { roleArn, audience, stsRegionalEndpoints, tokenExpiration } = ANNOTATIONS;
   return [roleArn, audience, stsRegionalEndpoints, tokenExpiration].map((k) => `${prefix}/${k}`);
-}
-
-interface RawMeta {
-  namespace?: unknown;
-  name?: unknown;
-  annotations?: unknown;
-  resourceVersion?: unknown;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-/** From a decoded V1ServiceAccount or the raw JSON of a watch event. */
-function fromMeta(meta: RawMeta | undefined): ServiceAccountRecord {
-  const a = meta?.annotations;
-  return {
-    namespace: str(meta?.namespace) ?? "",
-    name: str(meta?.name) ?? "",
-    annotations: typeof a === "object" && a !== null ? (a as Record<string, string>) : undefined,
-    resourceVersion: str(meta?.resourceVersion),
-  };
-}
-
-function fromV1(sa: V1ServiceAccount): ServiceAccountRecord {
-  return fromMeta(sa.metadata);
-}
-
-/** Per-call options that abort the request with `signal`. */
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  const base = setHeaderMiddleware("Accept", "application/json");
-  return {
-    middleware: [
-      {
-        pre: (ctx) => {
-          ctx.setSignal(signal);
-          return base.pre(ctx);
-        },
-        post: (ctx) => base.post(ctx),
-      },
-    ],
-    middlewareMergeStrategy: "append",
-  };
-}
-
-/**
- * The real source: the API server through @kubernetes/client-node. Needs get, list and watch on
- * serviceaccounts (cluster-wide, or in `namespace` only).
- */
-export function kubeServiceAccountSource(kc: KubeConfig, namespace?: string): ServiceAccountSource {
-  const api = kc.makeApiClient(CoreV1Api);
-  const watcher = new Watch(kc);
-  const path =
-    namespace === undefined
-      ? "/api/v1/serviceaccounts"
-      : `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts`;
-  return {
-    async list(signal) {
-      const items: ServiceAccountRecord[] = [];
-      let cont: string | undefined;
-      let resourceVersion = "";
-      do {
-        const page =
-          namespace === undefined
-            ? await api.listServiceAccountForAllNamespaces(
-                { limit: 500, _continue: cont },
-                withSignal(signal),
-              )
-            : await api.listNamespacedServiceAccount(
-                { namespace, limit: 500, _continue: cont },
-                withSignal(signal),
-              );
-        for (const sa of page.items) items.push(fromV1(sa));
-        resourceVersion = page.metadata?.resourceVersion ?? "";
-        cont = page.metadata?._continue || undefined;
-      } while (cont !== undefined);
-      return { items, resourceVersion };
-    },
-
-    watch(resourceVersion, onEvent, signal, timeoutSeconds) {
-      return new Promise<void>((resolve, reject) => {
-        let controller: AbortController | undefined;
-        let settled = false;
-        const done = (err: unknown): void => {
-          if (settled) return;
-          settled = true;
-          signal.removeEventListener("abort", onAbort);
-          if (err === null || err === undefined || signal.aborted) resolve();
-          else reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
-        };
-        const onAbort = (): void => {
-          controller?.abort();
-          done(null);
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        watcher
-          .watch(
-            path,
-            { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-            (phase: string, obj: unknown) => {
-              if (settled) return;
-              const o = (typeof obj === "object" && obj !== null ? obj : {}) as {
-                metadata?: RawMeta;
-                code?: unknown;
-                message?: unknown;
-              };
-              if (phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED") {
-                onEvent({ type: phase, object: fromMeta(o.metadata) });
-              } else if (phase === "BOOKMARK") {
-                onEvent({ type: "BOOKMARK", resourceVersion: str(o.metadata?.resourceVersion) ?? "" });
-              } else if (phase === "ERROR") {
-                const code = typeof o.code === "number" ? o.code : undefined;
-                onEvent({ type: "ERROR", code, message: str(o.message) ?? "watch error" });
-              }
-            },
-            done,
-          )
-          .then(
-            (c) => {
-              controller = c;
-              if (settled) c.abort();
-            },
-            (e: unknown) => {
-              done(e);
-            },
-          );
-      });
-    },
-
-    async get(ns, name, signal) {
-      try {
-        return fromV1(await api.readNamespacedServiceAccount({ namespace: ns, name }, withSignal(signal)));
-      } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        throw e;
-      }
-    },
-  };
 }

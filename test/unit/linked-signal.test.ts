@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
-import { linkedSignal } from "../../src/webhook/linked-signal.js";
+import { linkedSignal } from "../../src/runtime/linked-signal.js";
 
 describe("linkedSignal", () => {
   it("aborts the child when the parent aborts, with the parent's reason, and unlinks", () => {

@@ -3,11 +3,11 @@ import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import {
   admissionResponse,
-  errorBody,
   isPodCreate,
   parseAdmissionReview,
   type AdmissionRequest,
 } from "../../src/core/admission.js";
+import { errorBody } from "../../src/runtime/http.js";
 
 type Json = Record<string, unknown>;
 

@@ -1,20 +1,10 @@
 /**
  * `irsa webhook`: the admission server, a drop-in for amazon-eks-pod-identity-webhook. Thin:
- * parse flags, build the adapters (kubeconfig, ServiceAccount cache, logger, metrics), start,
- * and stop gracefully on SIGTERM/SIGINT.
+ * parses and checks the flags, then hands them to the deployable's wiring (src/webhook/main.ts).
  */
-import { KubeConfig } from "@kubernetes/client-node";
-import { pino, type Logger } from "pino";
-import { IrsaError } from "../../core/errors.js";
-import { parseContainerCredentialsIdentities } from "../../core/mutate/index.js";
 import { parseGoDuration } from "../../core/go/parse.js";
-import { DEFAULT_GRACE_PERIOD_MS, podAdmitter } from "../../webhook/admit.js";
-import {
-  kubeServiceAccountSource,
-  ServiceAccountCache,
-  serviceAccountAnnotationKeys,
-} from "../../webhook/sa-cache.js";
-import { startWebhookServer, watchContainerCredentials, WebhookMetrics } from "../../webhook/server.js";
+import { LOG_LEVELS } from "../../runtime/log.js";
+import { DEFAULT_GRACE_PERIOD_MS } from "../../webhook/admit.js";
 import { oneOf, str, usageError, type Command, type Values } from "../command.js";
 import { WEBHOOK_FLAG_OPTIONS, webhookConfigFromFlags, webhookFlagsHelp } from "../webhook-flags.js";
 
@@ -26,8 +16,6 @@ const DEFAULTS = {
   namespace: "eks",
 } as const;
 
-const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-
 function port(values: Values, name: string, fallback: number, cmd: Command): number {
   const v = str(values, name);
   if (v === undefined) return fallback;
@@ -35,60 +23,6 @@ function port(values: Values, name: string, fallback: number, cmd: Command): num
     throw usageError(`--${name} must be a port number (0-65535), got "${v}"`, cmd);
   }
   return Number(v);
-}
-
-function loadKubeConfig(kubeconfig: string | undefined, kubeApi: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (kubeconfig !== undefined && kubeconfig !== "") kc.loadFromFile(kubeconfig);
-    else kc.loadFromDefault();
-  } catch (e) {
-    throw new IrsaError(
-      "INPUT_INVALID",
-      `cannot load kubeconfig${kubeconfig ? ` ${kubeconfig}` : ""}: ${(e as Error).message}`,
-      "give --kubeconfig, or run in a pod with a service account token",
-      { cause: e },
-    );
-  }
-  const current = kc.getCurrentCluster();
-  // loadFromDefault's last resort when it finds nothing: an unauthenticated http://localhost:8080.
-  const nothingFound = current?.name === "cluster" && current.server === "http://localhost:8080";
-  if (nothingFound && (kubeconfig === undefined || kubeconfig === "")) {
-    throw new IrsaError(
-      "INPUT_INVALID",
-      "no kubeconfig found: --kubeconfig not given, $KUBECONFIG and ~/.kube/config absent, and not running in a pod",
-      "give --kubeconfig, or run in a pod with a service account token",
-    );
-  }
-  if (current === null) {
-    throw new IrsaError(
-      "INPUT_INVALID",
-      "the kubeconfig has no current cluster",
-      "set current-context, or give --kubeconfig",
-    );
-  }
-  if (kubeApi !== undefined && kubeApi !== "") {
-    kc.loadFromOptions({
-      clusters: kc.clusters.map((c) => (c.name === current.name ? { ...c, server: kubeApi } : c)),
-      users: kc.users,
-      contexts: kc.contexts,
-      currentContext: kc.currentContext,
-    });
-  }
-  return kc;
-}
-
-function waitForSignal(log: Logger): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      process.off("SIGTERM", on);
-      process.off("SIGINT", on);
-      log.info({ signal: sig }, "signal received");
-      resolve(sig);
-    };
-    process.on("SIGTERM", on);
-    process.on("SIGINT", on);
-  });
 }
 
 export const webhook: Command = {
@@ -171,68 +105,20 @@ ${webhookFlagsHelp()}`,
       );
     }
     const watchNamespace = str(values, "watch-namespace") || undefined;
-    const level = oneOf(values, "log-level", LOG_LEVELS, "info", this);
-    const log = pino({
-      level,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      base: { component: "irsa-webhook" },
+    // Loaded only now: the kube client and the server stack are not needed for --help or usage errors.
+    const { runWebhook } = await import("../../webhook/main.js");
+    return runWebhook({
+      config,
+      host: str(values, "bind-address") || undefined,
+      port: httpsPort,
+      metricsPort,
+      tlsCertFile: str(values, "tls-cert") ?? DEFAULTS.tlsCert,
+      tlsKeyFile: str(values, "tls-key") ?? DEFAULTS.tlsKey,
+      kubeconfig: str(values, "kubeconfig"),
+      kubeApi: str(values, "kube-api"),
+      watchNamespace,
+      gracePeriodMs: graceMs,
+      logLevel: oneOf(values, "log-level", LOG_LEVELS, "info", this),
     });
-
-    const kc = loadKubeConfig(str(values, "kubeconfig"), str(values, "kube-api"));
-    const ccFile = config.watchContainerCredentialsConfig;
-    const cc =
-      ccFile === ""
-        ? undefined
-        : await watchContainerCredentials(ccFile, parseContainerCredentialsIdentities, log);
-
-    const metrics = new WebhookMetrics();
-    const cache = new ServiceAccountCache(kubeServiceAccountSource(kc, watchNamespace), {
-      annotationKeys: serviceAccountAnnotationKeys(config.annotationPrefix),
-      namespace: watchNamespace,
-      getTimeoutMs: Math.max(graceMs, 1),
-      log,
-      onGet: metrics.onGet,
-      onSynced: metrics.onSynced,
-    });
-    const signal = waitForSignal(log);
-    log.info(
-      {
-        apiServer: kc.getCurrentCluster()?.server,
-        watchNamespace: watchNamespace ?? "(all)",
-        gracePeriodMs: graceMs,
-        annotationPrefix: config.annotationPrefix,
-      },
-      "starting",
-    );
-    cache.start();
-    let server;
-    try {
-      server = await startWebhookServer({
-        host: str(values, "bind-address") || undefined,
-        port: httpsPort,
-        metricsPort,
-        tlsCertFile: str(values, "tls-cert") ?? DEFAULTS.tlsCert,
-        tlsKeyFile: str(values, "tls-key") ?? DEFAULTS.tlsKey,
-        admitPod: podAdmitter({
-          config,
-          cache,
-          gracePeriodMs: graceMs,
-          containerCredentials: cc === undefined ? undefined : () => cc.current(),
-        }),
-        ready: () => cache.synced(),
-        log,
-        metrics,
-      });
-    } catch (e) {
-      await cache.stop();
-      cc?.close();
-      throw e;
-    }
-    await signal;
-    await server.close();
-    await cache.stop();
-    cc?.close();
-    log.flush();
-    return 0;
   },
 };

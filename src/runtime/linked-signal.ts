@@ -1,7 +1,7 @@
 /**
  * A child AbortSignal linked to a parent, instead of `AbortSignal.any([parent, ...])`.
  *
- * Why: on Node 20 (still on 20.20) every `AbortSignal.any` call records the new signal in each
+ * Why: on Node 20 every `AbortSignal.any` call records the new signal in each
  * source signal's internal set of dependants and never takes it out (nodejs/node#55351), so
  * deriving a signal per call from a long-lived one (the ServiceAccount cache's stop signal) grows
  * that set without bound. Here the child holds one ordinary "abort" listener on the parent, removed

@@ -1,0 +1,154 @@
+/**
+ * A serving certificate and key from files: checked when loaded (the key must match the
+ * certificate), and re-read when they change on disk. A bad new pair is logged once and counted,
+ * and the old pair keeps being served.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
+import { IrsaError, isIrsaError } from "../core/errors.js";
+import type { Log } from "./log.js";
+import { watchFiles } from "./watch.js";
+
+export interface TlsPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/** What every server of ours accepts: TLS 1.2 and newer. */
+export const TLS_OPTIONS = { minVersion: "TLSv1.2" } as const satisfies SecureContextOptions;
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Flag names for error hints; default --tls-cert and --tls-key. */
+  readonly certFlag?: string;
+  readonly keyFlag?: string;
+}
+
+/** Reads and checks the pair. Throws IrsaError FILE_UNREADABLE or TLS_INVALID. */
+export async function readTlsPair(files: TlsFiles): Promise<TlsPair> {
+  const read = async (path: string, what: string, flag: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (e) {
+      throw new IrsaError(
+        "FILE_UNREADABLE",
+        `cannot read TLS ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        `check ${flag}`,
+        { cause: e },
+      );
+    }
+  };
+  const cert = await read(files.certFile, "certificate", files.certFlag ?? "--tls-cert");
+  const key = await read(files.keyFile, "key", files.keyFlag ?? "--tls-key");
+  try {
+    createSecureContext({ cert, key, ...TLS_OPTIONS });
+  } catch (e) {
+    throw new IrsaError(
+      "TLS_INVALID",
+      `TLS certificate ${files.certFile} and key ${files.keyFile} do not form a usable pair: ${(e as Error).message}`,
+      "give a PEM certificate (chain) and the PEM private key that matches it",
+      { cause: e },
+    );
+  }
+  return { cert, key };
+}
+
+/** Subject, expiry and fingerprint of the first certificate, for log lines; empty if unparsable. */
+export function certSummary(cert: Buffer): Record<string, string> {
+  try {
+    const x = new X509Certificate(cert);
+    return { subject: x.subject.replace(/\n/g, ", "), notAfter: x.validTo, sha256: x.fingerprint256 };
+  } catch {
+    return {};
+  }
+}
+
+export interface ReloadingTlsOptions extends TlsFiles {
+  readonly log: Log;
+  /** Re-read the files this often even without a file event (default 10 s). */
+  readonly pollIntervalMs?: number;
+  /** Called once per reload that swapped the pair ("ok") or first rejected a new one ("error"). */
+  readonly onReload?: (result: "ok" | "error") => void;
+}
+
+/** The pair being served, kept current from its files. */
+export class ReloadingTls {
+  private current: TlsPair;
+  private digest: string;
+  private lastFailure = "";
+  private reloading: Promise<boolean> | undefined;
+  private readonly appliers: ((pair: TlsPair) => void)[] = [];
+  private watcher: { close(): void } | undefined;
+
+  private constructor(
+    private readonly opts: ReloadingTlsOptions,
+    first: TlsPair,
+  ) {
+    this.current = first;
+    this.digest = digestOf(first);
+  }
+
+  /** Loads the pair (throws IrsaError if unusable) and starts watching its files. */
+  static async load(opts: ReloadingTlsOptions): Promise<ReloadingTls> {
+    const tls = new ReloadingTls(opts, await readTlsPair(opts));
+    tls.watcher = watchFiles(
+      [opts.certFile, opts.keyFile],
+      () => tls.reload(),
+      opts.log,
+      opts.pollIntervalMs,
+    );
+    return tls;
+  }
+
+  get pair(): TlsPair {
+    return this.current;
+  }
+
+  /** `apply` is called with every new pair (e.g. `server.setSecureContext`). */
+  onChange(apply: (pair: TlsPair) => void): void {
+    this.appliers.push(apply);
+  }
+
+  /** Re-reads the files now; true if a new pair is being served. Concurrent calls share one read. */
+  reload(): Promise<boolean> {
+    this.reloading ??= this.reloadOnce().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  private async reloadOnce(): Promise<boolean> {
+    const { log, onReload } = this.opts;
+    let next: TlsPair;
+    try {
+      next = await readTlsPair(this.opts);
+    } catch (e) {
+      const msg = isIrsaError(e) ? e.message : String(e);
+      if (msg !== this.lastFailure) {
+        this.lastFailure = msg;
+        onReload?.("error");
+        log.error({ err: msg }, "new TLS certificate or key rejected; still serving the previous pair");
+      }
+      return false;
+    }
+    const d = digestOf(next);
+    if (d === this.digest) return false;
+    for (const apply of this.appliers) apply({ ...next, ...TLS_OPTIONS });
+    this.current = next;
+    this.digest = d;
+    this.lastFailure = "";
+    onReload?.("ok");
+    log.info(certSummary(next.cert), "TLS certificate reloaded");
+    return true;
+  }
+}
+
+function digestOf(p: TlsPair): string {
+  return createHash("sha256").update(p.cert).update("\0").update(p.key).digest("hex");
+}
