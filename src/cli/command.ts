@@ -18,6 +18,16 @@ export interface Command {
   run(values: Values, positionals: string[], io: CliIO): Promise<number>;
 }
 
+/** A command's module exports its body; `this` in `run` is the whole command. */
+export type CommandBody = Omit<Command, "path" | "summary"> & ThisType<Command>;
+
+/** What the registry knows of a command without loading it. */
+export interface CommandEntry {
+  readonly path: readonly string[];
+  readonly summary: string;
+  load(): Promise<CommandBody>;
+}
+
 export function usageError(message: string, cmd?: Command): IrsaError {
   return new IrsaError("USAGE", message, cmd ? `see: irsa ${cmd.path.join(" ")} --help` : "see: irsa --help");
 }

@@ -1,8 +1,39 @@
-/** Every `irsa` subcommand. New commands register here. */
-import type { Command } from "./command.js";
-import { discovery, jwks } from "./commands/documents.js";
-import { keysGenerate, keysKid } from "./commands/keys.js";
-import { mutate } from "./commands/mutate.js";
-import { webhook } from "./commands/webhook.js";
+/**
+ * Every `irsa` subcommand: its words and one-line summary here, its module loaded only when it
+ * runs (or prints its help), so `irsa --help` and the small commands never load the Kubernetes
+ * client, the AWS SDK or a server. New commands register here.
+ */
+import type { CommandEntry } from "./command.js";
 
-export const COMMANDS: readonly Command[] = [keysGenerate, keysKid, jwks, discovery, mutate, webhook];
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    path: ["keys", "generate"],
+    summary: "generate a service-account signing key pair (sa.key, sa.pub)",
+    load: async () => (await import("./commands/keys.js")).keysGenerate,
+  },
+  {
+    path: ["keys", "kid"],
+    summary: "print the key id kube-apiserver puts in tokens signed with a key",
+    load: async () => (await import("./commands/keys.js")).keysKid,
+  },
+  {
+    path: ["jwks"],
+    summary: "print the JWKS kube-apiserver serves at /openid/v1/jwks for these keys",
+    load: async () => (await import("./commands/documents.js")).jwks,
+  },
+  {
+    path: ["discovery"],
+    summary: "print the OpenID discovery document for an issuer and keys",
+    load: async () => (await import("./commands/documents.js")).discovery,
+  },
+  {
+    path: ["mutate"],
+    summary: "print a Pod as the webhook mutates it for its ServiceAccount, or the JSON Patch",
+    load: async () => (await import("./commands/mutate.js")).mutate,
+  },
+  {
+    path: ["webhook"],
+    summary: "run the pod identity admission webhook (drop-in for amazon-eks-pod-identity-webhook)",
+    load: async () => (await import("./commands/webhook.js")).webhook,
+  },
+];

@@ -3,7 +3,7 @@
  * 0 ok, 1 failure, 2 usage error.
  */
 import { isIrsaError, type ErrorCode } from "../core/errors.js";
-import { parseCommandArgs, type Command } from "./command.js";
+import { parseCommandArgs, type Command, type CommandEntry } from "./command.js";
 import type { CliIO } from "./io.js";
 import { COMMANDS } from "./registry.js";
 
@@ -15,7 +15,7 @@ export function exitCodeFor(code: ErrorCode): number {
   return code === "USAGE" ? EXIT_USAGE : EXIT_FAILURE;
 }
 
-function topHelp(commands: readonly Command[]): string {
+function topHelp(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   const lines = commands.map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
   return `irsa: IAM Roles for Service Accounts on any Kubernetes cluster
@@ -29,7 +29,7 @@ Run "irsa <command> --help" for a command's options. Exit codes: 0 ok, 1 failure
 `;
 }
 
-function groupHelp(prefix: string, commands: readonly Command[]): string {
+function groupHelp(prefix: string, commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(" ").length));
   return `Usage: irsa ${prefix} <command> [options]\n\nCommands:\n${commands
     .map((c) => `  ${c.path.join(" ").padEnd(width)}  ${c.summary}`)
@@ -61,13 +61,13 @@ function wantsHelp(cmd: Command, rest: readonly string[]): boolean {
 }
 
 /** Longest command path that prefixes argv. */
-function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
-  let best: Command | undefined;
+function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | undefined {
+  let best: CommandEntry | undefined;
   for (const c of COMMANDS) {
     if (c.path.every((w, i) => argv[i] === w) && (best === undefined || c.path.length > best.path.length))
       best = c;
   }
-  return best ? { cmd: best, rest: argv.slice(best.path.length) } : undefined;
+  return best ? { entry: best, rest: argv.slice(best.path.length) } : undefined;
 }
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
@@ -86,7 +86,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.err(`irsa: unknown command "${what}"\n  hint: see: irsa --help\n`);
     return EXIT_USAGE;
   }
-  const { cmd, rest } = found;
+  const { entry, rest } = found;
+  const cmd: Command = { ...(await entry.load()), path: entry.path, summary: entry.summary };
   if (wantsHelp(cmd, rest)) {
     io.out(cmd.help);
     return EXIT_OK;

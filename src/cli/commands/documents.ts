@@ -3,7 +3,7 @@ import { jwksDocument } from "../../core/oidc/jwks.js";
 import type { PublicKeyInfo } from "../../core/oidc/keys.js";
 import { checkIssuerUrl, checkJwksUri, defaultJwksUri } from "../../core/oidc/url.js";
 import { readKeyFile } from "../../adapters/files.js";
-import { requireStr, str, strs, usageError, type Command } from "../command.js";
+import { requireStr, str, strs, usageError, type Command, type CommandBody } from "../command.js";
 
 async function loadAll(files: string[], cmd: Command): Promise<PublicKeyInfo[]> {
   if (files.length === 0) throw usageError("at least one --key FILE is required", cmd);
@@ -12,9 +12,7 @@ async function loadAll(files: string[], cmd: Command): Promise<PublicKeyInfo[]> 
   return out;
 }
 
-export const jwks: Command = {
-  path: ["jwks"],
-  summary: "print the JWKS kube-apiserver serves at /openid/v1/jwks for these keys",
+export const jwks: CommandBody = {
   help: `Usage: irsa jwks --key FILE [--key FILE ...]
 
 Prints the JSON Web Key Set for the keys, in the order given (every key of every file), byte for
@@ -31,9 +29,7 @@ Options:
   },
 };
 
-export const discovery: Command = {
-  path: ["discovery"],
-  summary: "print the OpenID discovery document for an issuer and keys",
+export const discovery: CommandBody = {
   help: `Usage: irsa discovery --issuer URL [--jwks-uri URL] --key FILE [--key FILE ...]
 
 Prints the document kube-apiserver serves at /.well-known/openid-configuration, byte for byte,

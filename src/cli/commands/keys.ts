@@ -4,15 +4,13 @@ import { join } from "node:path";
 import { IrsaError } from "../../core/errors.js";
 import { parseKeysPem } from "../../core/oidc/keys.js";
 import { exists, readKeyFile, writeFileAtomic } from "../../adapters/files.js";
-import { oneOf, OUTPUT_OPTION, requireStr, usageError, type Command } from "../command.js";
+import { oneOf, OUTPUT_OPTION, requireStr, usageError, type CommandBody } from "../command.js";
 
 const RSA_BITS = ["2048", "3072", "4096"] as const;
 const CURVES = ["P-256", "P-384"] as const;
 const NODE_CURVE: Record<(typeof CURVES)[number], string> = { "P-256": "prime256v1", "P-384": "secp384r1" };
 
-export const keysGenerate: Command = {
-  path: ["keys", "generate"],
-  summary: "generate a service-account signing key pair (sa.key, sa.pub)",
+export const keysGenerate: CommandBody = {
   help: `Usage: irsa keys generate --out DIR [--type rsa|ec] [--bits 2048|3072|4096] [--curve P-256|P-384] [--force]
 
 Writes DIR/sa.key (private key, mode 0600) and DIR/sa.pub (public key, SPKI PEM) for
@@ -82,9 +80,7 @@ Options:
   },
 };
 
-export const keysKid: Command = {
-  path: ["keys", "kid"],
-  summary: "print the key id kube-apiserver puts in tokens signed with a key",
+export const keysKid: CommandBody = {
   help: `Usage: irsa keys kid FILE [-o text|json]
 
 Prints the kid of every key in FILE (PEM; private keys give their public half), one per line:

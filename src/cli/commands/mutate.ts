@@ -8,7 +8,7 @@ import {
   serviceAccountSettings,
 } from "../../core/mutate/index.js";
 import { readTextFile } from "../../adapters/files.js";
-import { oneOf, OUTPUT_OPTION, requireStr, type Command } from "../command.js";
+import { oneOf, OUTPUT_OPTION, requireStr, type CommandBody } from "../command.js";
 import { WEBHOOK_FLAG_OPTIONS, webhookConfigFromFlags, webhookFlagsHelp } from "../webhook-flags.js";
 
 /** One YAML or JSON document (duplicate keys refused, as kubectl does). */
@@ -37,9 +37,7 @@ function metaString(doc: unknown, key: "name" | "namespace"): string | undefined
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-export const mutate: Command = {
-  path: ["mutate"],
-  summary: "print a Pod as the webhook mutates it for its ServiceAccount, or the JSON Patch",
+export const mutate: CommandBody = {
   help: `Usage: irsa mutate --pod FILE --service-account FILE [webhook flags] [-o pod|patch]
 
 Runs the webhook's mutation offline: reads a Pod and the ServiceAccount it runs as (YAML or JSON,

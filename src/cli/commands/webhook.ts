@@ -5,7 +5,7 @@
 import { parseGoDuration } from "../../core/go/parse.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
 import { DEFAULT_GRACE_PERIOD_MS } from "../../webhook/admit.js";
-import { oneOf, str, usageError, type Command, type Values } from "../command.js";
+import { oneOf, str, usageError, type Command, type CommandBody, type Values } from "../command.js";
 import { WEBHOOK_FLAG_OPTIONS, webhookConfigFromFlags, webhookFlagsHelp } from "../webhook-flags.js";
 
 const DEFAULTS = {
@@ -25,9 +25,7 @@ function port(values: Values, name: string, fallback: number, cmd: Command): num
   return Number(v);
 }
 
-export const webhook: Command = {
-  path: ["webhook"],
-  summary: "run the pod identity admission webhook (drop-in for amazon-eks-pod-identity-webhook)",
+export const webhook: CommandBody = {
   help: `Usage: irsa webhook [options] [webhook flags]
 
 Serves the mutating admission webhook on https://:PORT/mutate: pods whose ServiceAccount has a
