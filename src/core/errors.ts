@@ -22,6 +22,8 @@ export type ErrorCode =
   | "SERVICE_ACCOUNT_INVALID"
   | "ADMISSION_REVIEW_INVALID"
   | "TLS_INVALID"
+  | "TLS_EXPIRED"
+  | "TLS_NOT_YET_VALID"
   | "LISTEN_FAILED";
 
 export class IrsaError extends Error {

@@ -15,6 +15,12 @@ export interface TlsPair {
   readonly key: Buffer;
 }
 
+/** A checked pair and its first (leaf) certificate's validity. */
+export interface LoadedTlsPair extends TlsPair {
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
 /** What every server of ours accepts: TLS 1.2 and newer. */
 export const TLS_OPTIONS = { minVersion: "TLSv1.2" } as const satisfies SecureContextOptions;
 
@@ -26,8 +32,12 @@ export interface TlsFiles {
   readonly keyFlag?: string;
 }
 
-/** Reads and checks the pair. Throws IrsaError FILE_UNREADABLE or TLS_INVALID. */
-export async function readTlsPair(files: TlsFiles): Promise<TlsPair> {
+/**
+ * Reads and checks the pair: the key must match the certificate, and the certificate must be valid
+ * at `now` (a client refuses an expired one, and kube-apiserver then fails open: pods are admitted
+ * without credentials). Throws IrsaError FILE_UNREADABLE, TLS_INVALID, TLS_EXPIRED or TLS_NOT_YET_VALID.
+ */
+export async function readTlsPair(files: TlsFiles, now: Date = new Date()): Promise<LoadedTlsPair> {
   const read = async (path: string, what: string, flag: string): Promise<Buffer> => {
     try {
       return await readFile(path);
@@ -52,7 +62,23 @@ export async function readTlsPair(files: TlsFiles): Promise<TlsPair> {
       { cause: e },
     );
   }
-  return { cert, key };
+  const leaf = new X509Certificate(cert);
+  const { validFromDate: notBefore, validToDate: notAfter } = leaf;
+  if (now.getTime() > notAfter.getTime()) {
+    throw new IrsaError(
+      "TLS_EXPIRED",
+      `TLS certificate ${files.certFile} expired at ${notAfter.toISOString()} (subject ${leaf.subject.replace(/\n/g, ", ")})`,
+      "renew the certificate (cert-manager, or irsa's own), then it is picked up without a restart",
+    );
+  }
+  if (now.getTime() < notBefore.getTime()) {
+    throw new IrsaError(
+      "TLS_NOT_YET_VALID",
+      `TLS certificate ${files.certFile} is not valid before ${notBefore.toISOString()}`,
+      "check the clock of this machine and of the issuer of the certificate",
+    );
+  }
+  return { cert, key, notBefore, notAfter };
 }
 
 /** Subject, expiry and fingerprint of the first certificate, for log lines; empty if unparsable. */
@@ -71,11 +97,13 @@ export interface ReloadingTlsOptions extends TlsFiles {
   readonly pollIntervalMs?: number;
   /** Called once per reload that swapped the pair ("ok") or first rejected a new one ("error"). */
   readonly onReload?: (result: "ok" | "error") => void;
+  /** The clock validity is checked against; default the system clock. */
+  readonly now?: () => Date;
 }
 
 /** The pair being served, kept current from its files. */
 export class ReloadingTls {
-  private current: TlsPair;
+  private current: LoadedTlsPair;
   private digest: string;
   private lastFailure = "";
   private reloading: Promise<boolean> | undefined;
@@ -84,7 +112,7 @@ export class ReloadingTls {
 
   private constructor(
     private readonly opts: ReloadingTlsOptions,
-    first: TlsPair,
+    first: LoadedTlsPair,
   ) {
     this.current = first;
     this.digest = digestOf(first);
@@ -92,7 +120,7 @@ export class ReloadingTls {
 
   /** Loads the pair (throws IrsaError if unusable) and starts watching its files. */
   static async load(opts: ReloadingTlsOptions): Promise<ReloadingTls> {
-    const tls = new ReloadingTls(opts, await readTlsPair(opts));
+    const tls = new ReloadingTls(opts, await readTlsPair(opts, opts.now?.()));
     tls.watcher = watchFiles(
       [opts.certFile, opts.keyFile],
       () => tls.reload(),
@@ -103,7 +131,12 @@ export class ReloadingTls {
   }
 
   get pair(): TlsPair {
-    return this.current;
+    return { cert: this.current.cert, key: this.current.key };
+  }
+
+  /** When the certificate being served expires. */
+  get notAfter(): Date {
+    return this.current.notAfter;
   }
 
   /** `apply` is called with every new pair (e.g. `server.setSecureContext`). */
@@ -125,9 +158,9 @@ export class ReloadingTls {
 
   private async reloadOnce(): Promise<boolean> {
     const { log, onReload } = this.opts;
-    let next: TlsPair;
+    let next: LoadedTlsPair;
     try {
-      next = await readTlsPair(this.opts);
+      next = await readTlsPair(this.opts, this.opts.now?.());
     } catch (e) {
       const msg = isIrsaError(e) ? e.message : String(e);
       if (msg !== this.lastFailure) {
@@ -139,7 +172,7 @@ export class ReloadingTls {
     }
     const d = digestOf(next);
     if (d === this.digest) return false;
-    for (const apply of this.appliers) apply({ ...next, ...TLS_OPTIONS });
+    for (const apply of this.appliers) apply({ cert: next.cert, key: next.key });
     this.current = next;
     this.digest = d;
     this.lastFailure = "";

@@ -19,6 +19,7 @@ export class WebhookMetrics {
   readonly gets: Counter<"outcome">;
   readonly tlsReloads: Counter<"result">;
   readonly synced: Gauge;
+  readonly certNotAfter: Gauge;
   readonly inFlight: Gauge;
 
   constructor(registry = new Registry(), defaultMetrics = true) {
@@ -59,6 +60,11 @@ export class WebhookMetrics {
       name: "irsa_webhook_tls_reloads_total",
       help: "Serving certificate reloads from disk, by result (ok, error).",
       labelNames: ["result"],
+      registers,
+    });
+    this.certNotAfter = new Gauge({
+      name: "irsa_webhook_tls_certificate_not_after_seconds",
+      help: "When the serving certificate expires, in seconds since the Unix epoch (alert well before).",
       registers,
     });
     this.synced = new Gauge({

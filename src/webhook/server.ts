@@ -92,6 +92,8 @@ export interface WebhookServerOptions {
   readonly maxBodyBytes?: number;
   /** How long shutdown waits for in-flight reviews before cutting connections (default 25 s). */
   readonly shutdownTimeoutMs?: number;
+  /** The clock certificate validity is checked against; default the system clock. */
+  readonly now?: () => Date;
 }
 
 export interface WebhookServer {
@@ -254,10 +256,13 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     keyFile: opts.tlsKeyFile,
     log,
     ...(opts.tlsPollIntervalMs !== undefined && { pollIntervalMs: opts.tlsPollIntervalMs }),
+    ...(opts.now !== undefined && { now: opts.now }),
     onReload: (result) => {
       metrics.tlsReloads.inc({ result });
+      if (result === "ok") metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
     },
   });
+  metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
   const mutate = mutateRoute(opts);
   let https;
   let health;

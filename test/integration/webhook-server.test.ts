@@ -541,6 +541,94 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
   });
 });
 
+describe("webhook server: serving certificate validity", () => {
+  const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-validity-"));
+  const DAY = 86_400_000;
+  let clock = Date.now();
+  let caPem: string;
+  let serving: Pair;
+  let first: Cert;
+  let second: Cert;
+  let metrics: WebhookMetrics;
+
+  const start = (): Promise<WebhookServer> =>
+    startWebhookServer({
+      host: "127.0.0.1",
+      port: 0,
+      metricsPort: 0,
+      tlsCertFile: serving.certFile,
+      tlsKeyFile: serving.keyFile,
+      tlsPollIntervalMs: 60_000,
+      admitPod: () => Promise.resolve({ patch: [], reason: "test" }),
+      ready: () => true,
+      log: quiet,
+      metrics,
+      now: () => new Date(clock),
+    });
+  const notAfterGauge = async (port: number): Promise<number> => {
+    const m = /^irsa_webhook_tls_certificate_not_after_seconds (\S+)$/m.exec(
+      (await httpGet(port, "/metrics")).body,
+    );
+    return Number(m?.[1]);
+  };
+  const notAfter = (c: Cert): number => new X509Certificate(c.certPem).validToDate.getTime() / 1000;
+
+  before(async () => {
+    const ca = await createCa(dir, "validity test CA");
+    caPem = ca.certPem;
+    first = await issueServingCert(ca, "first"); // valid for 2 days from now
+    second = await issueServingCert(ca, "second");
+    serving = { certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key") };
+    install(first, serving);
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses to start on an expired certificate, and on one not valid yet, naming the dates", async () => {
+    metrics = new WebhookMetrics(undefined, false);
+    clock = Date.now() + 3 * DAY;
+    await assert.rejects(start(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, "TLS_EXPIRED");
+      assert.match(e.message, /tls\.crt expired at \d{4}-/);
+      return true;
+    });
+    clock = Date.now() - 3 * DAY;
+    await assert.rejects(start(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, "TLS_NOT_YET_VALID");
+      assert.match(e.message, /not valid before \d{4}-/);
+      return true;
+    });
+  });
+
+  it("exports the served certificate's expiry, and never swaps in an expired pair", async () => {
+    metrics = new WebhookMetrics(undefined, false);
+    clock = Date.now();
+    const server = await start();
+    try {
+      assert.equal(await notAfterGauge(server.metricsPort), notAfter(first));
+      // Time passes beyond the new pair's end: the reload is refused, counted, the old pair stays.
+      clock = Date.now() + 3 * DAY;
+      install(second, serving);
+      assert.equal(await server.reloadTls(), false);
+      assert.match(
+        (await httpGet(server.metricsPort, "/metrics")).body,
+        /irsa_webhook_tls_reloads_total\{result="error"\} 1/,
+      );
+      assert.equal(await servedFingerprint(server.port, caPem), fingerprint(first.certFile));
+      assert.equal(await notAfterGauge(server.metricsPort), notAfter(first));
+      // Back within the pair's validity: swapped in, and the gauge follows.
+      // (The file watcher may reload first; either way the new pair must now be served.)
+      clock = Date.now();
+      await server.reloadTls();
+      assert.equal(await servedFingerprint(server.port, caPem), fingerprint(second.certFile));
+      assert.equal(await notAfterGauge(server.metricsPort), notAfter(second));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 // ================================================================ irsa webhook, child process
 
 interface FakeKube {
