@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 bash test/peers/build-all.sh --check
-exec node --test --test-reporter=spec --test-concurrency=1 'dist/test/e2e/**/*.test.js'
+exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 --test-force-exit 'dist/test/e2e/**/*.test.js'

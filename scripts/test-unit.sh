@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
-exec node --test --test-reporter=spec 'dist/test/unit/**/*.test.js'
+exec node --test --test-reporter=spec --test-timeout=120000 --test-force-exit 'dist/test/unit/**/*.test.js'

@@ -49,6 +49,7 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
     onGet: metrics.onGet,
     onSynced: metrics.onSynced,
   });
+  metrics.trackDisconnected(() => cache.disconnectedForMs());
   const signal = waitForSignal(log);
   log.info(
     {

@@ -20,6 +20,8 @@ export class WebhookMetrics {
   readonly tlsReloads: Counter<"result">;
   readonly synced: Gauge;
   readonly certNotAfter: Gauge;
+  readonly disconnected: Gauge;
+  private disconnectedFor: () => number = () => 0;
   readonly inFlight: Gauge;
 
   constructor(registry = new Registry(), defaultMetrics = true) {
@@ -67,6 +69,15 @@ export class WebhookMetrics {
       help: "When the serving certificate expires, in seconds since the Unix epoch (alert well before).",
       registers,
     });
+    const disconnectedSeconds = (): number => this.disconnectedFor() / 1000;
+    this.disconnected = new Gauge({
+      name: "irsa_webhook_service_account_cache_disconnected_seconds",
+      help: "How long the API server has not answered the ServiceAccount list/watch (0 while it does); the cache may be stale meanwhile.",
+      registers,
+      collect() {
+        this.set(disconnectedSeconds());
+      },
+    });
     this.synced = new Gauge({
       name: "irsa_webhook_service_account_cache_synced",
       help: "1 once the service account cache has completed its first list.",
@@ -83,6 +94,11 @@ export class WebhookMetrics {
   readonly onGet = (outcome: GetOutcome): void => {
     this.gets.inc({ outcome });
   };
+
+  /** `ms` is read at every scrape. */
+  trackDisconnected(ms: () => number): void {
+    this.disconnectedFor = ms;
+  }
 
   readonly onSynced = (synced: boolean): void => {
     this.synced.set(synced ? 1 : 0);

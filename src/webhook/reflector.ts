@@ -52,7 +52,20 @@ export interface ReflectorTiming {
 
 export interface ReflectorOptions extends ReflectorTiming {
   readonly log: Log;
+  /**
+   * Called with false when a list or watch fails, and with true when the API server answers again
+   * (a list, an event or bookmark, a watch it ends itself).
+   */
+  readonly onContact?: (ok: boolean) => void;
 }
+
+/**
+ * The longest wait between reconnects. An outage grows the backoff, and the first reconnect after
+ * the API server is back waits for it: a long cap meant pods got stale settings (an old role ARN)
+ * for up to the cap after a restart, so keep it at a few seconds. Jitter (×0.5 to ×1) spreads the
+ * replicas' reconnects.
+ */
+export const DEFAULT_BACKOFF_MAX_MS: number = 4000;
 
 function isGone(e: unknown): boolean {
   if (typeof e !== "object" || e === null) return false;
@@ -90,21 +103,35 @@ export async function runReflector(
   stop: AbortSignal,
 ): Promise<void> {
   const initial = opts.backoffInitialMs ?? 500;
-  const max = opts.backoffMaxMs ?? 30_000;
+  const max = opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
   const watchTimeoutMs = opts.watchTimeoutMs ?? 300_000;
   const idleMarginMs = opts.watchIdleMarginMs ?? 30_000;
   let resourceVersion = "";
   let backoff = initial;
+  let lostAt: number | undefined;
+  const contact = (ok: boolean): void => {
+    if (ok) lostAt = undefined;
+    else lostAt ??= Date.now();
+    opts.onContact?.(ok);
+  };
   const fail = async (what: string, e: unknown): Promise<void> => {
+    contact(false);
     const delay = Math.round(backoff * (0.5 + Math.random() / 2));
     opts.log.warn(
-      { err: errorMessage(e), retryInMs: delay, synced: sink.synced() },
-      `service account ${what} failed`,
+      {
+        err: errorMessage(e),
+        retryInMs: delay,
+        synced: sink.synced(),
+        // Pods get the settings last seen until the API server answers again.
+        staleForMs: Date.now() - (lostAt ?? Date.now()),
+      },
+      `service account ${what} failed; the cache may be stale until it answers again`,
     );
     await sleep(delay, stop);
     backoff = Math.min(backoff * 2, max);
   };
   const onEvent = (e: ServiceAccountEvent, gone: () => void): void => {
+    if (lostAt !== undefined) contact(true);
     switch (e.type) {
       case "BOOKMARK":
         resourceVersion = e.resourceVersion;
@@ -126,6 +153,7 @@ export async function runReflector(
     if (resourceVersion === "") {
       try {
         resourceVersion = await relist(source, sink, opts, stop);
+        contact(true);
         backoff = initial;
       } catch (e) {
         if (stopped()) break;
@@ -167,6 +195,7 @@ export async function runReflector(
         );
       }
       clearTimeout(idle);
+      contact(true); // the server ended the watch itself: it is there
       if (!state.expired && Date.now() - started < 1000) {
         // A watch that ends at once, again and again, must not spin.
         await sleep(backoff, stop);

@@ -71,6 +71,8 @@ export interface ServiceAccountCacheOptions extends ReflectorTiming {
   readonly onGet?: (outcome: GetOutcome) => void;
   /** Called when the synced state changes, for metrics. */
   readonly onSynced?: (synced: boolean) => void;
+  /** The clock for `disconnectedForMs`; default Date.now. */
+  readonly now?: () => number;
 }
 
 const EMPTY: Annotations = Object.freeze({});
@@ -96,6 +98,7 @@ export class ServiceAccountCache {
   private readonly keys: ReadonlySet<string>;
   private resourceVersion = "";
   private isSynced = false;
+  private lostAt: number | undefined;
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
 
@@ -107,6 +110,14 @@ export class ServiceAccountCache {
     // Every direct GET in flight holds one abort listener on this signal (removed when the GET
     // ends), so a burst of lookups for distinct accounts is not a listener leak worth a warning.
     setMaxListeners(0, this.stopController.signal);
+  }
+
+  /**
+   * How long the API server has not answered (0 while it does): the cache may be missing changes
+   * made meanwhile. Readiness stays true (failing every replica would stop all pod mutation).
+   */
+  disconnectedForMs(): number {
+    return this.lostAt === undefined ? 0 : (this.opts.now ?? Date.now)() - this.lostAt;
   }
 
   /** True once the first complete list is in. Never goes back to false while running. */
@@ -137,7 +148,13 @@ export class ServiceAccountCache {
         },
         synced: () => this.isSynced,
       },
-      this.opts,
+      {
+        ...this.opts,
+        onContact: (ok) => {
+          if (ok) this.lostAt = undefined;
+          else this.lostAt ??= (this.opts.now ?? Date.now)();
+        },
+      },
       this.stopController.signal,
     );
   }
