@@ -24,7 +24,10 @@ export type ErrorCode =
   | "TLS_INVALID"
   | "TLS_EXPIRED"
   | "TLS_NOT_YET_VALID"
-  | "LISTEN_FAILED";
+  | "LISTEN_FAILED"
+  // certificates the PKI adapter is asked to issue, or a CA it is asked to issue from
+  | "CERT_OPTIONS_INVALID"
+  | "CERT_ISSUER_INVALID";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;
