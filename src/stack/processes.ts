@@ -74,6 +74,7 @@ function setpriv(): string | null {
 function tailOf(file: string, lines: number): string {
   if (!existsSync(file)) return "(no log)";
   const text = readFileSync(file, "utf8").trimEnd();
+  if (text === "") return "(the log is empty)";
   return text.split("\n").slice(-lines).join("\n");
 }
 
