@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import boundaries from "./eslint/boundaries.js";
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "eslint.config.js", "eslint/", "reports/"] },
@@ -9,7 +10,10 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { irsa: boundaries },
     rules: {
+      // The layering (eslint/boundaries.js): a pure core, deployables apart, no test code in the product.
+      "irsa/import-boundaries": ["error", { root: import.meta.dirname }],
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
       "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
       // node:test's describe/it return promises the runner itself awaits.

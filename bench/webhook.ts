@@ -11,16 +11,22 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer, request, Agent } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { defaultServiceAccountSettings, mutationPatch, webhookConfig } from "../src/core/mutate/index.js";
 import { podAdmitter } from "../src/webhook/admit.js";
 import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../src/webhook/sa-cache.js";
 import { WebhookMetrics } from "../src/webhook/metrics.js";
 import { startWebhookServer } from "../src/webhook/server.js";
-import { createCa, issueServingCert, stopAll, tempDir } from "../test/e2e/harness/index.js";
-import { quiet } from "../test/support/fake-sa-source.js";
-import { UPSTREAM_WEBHOOK_FIXTURES } from "../test/support/paths.js";
+import { silentLog as quiet } from "../src/runtime/log.js";
+import { createCa, issueServingCert } from "../src/adapters/pki/index.js";
+import { stopAll, tempDir } from "../src/stack/processes.js";
 import { fmt, percentile, table } from "./lib.js";
+
+/** Upstream's test pods, data kept in the repository (this file runs as dist/bench/webhook.js). */
+const UPSTREAM_WEBHOOK_FIXTURES = fileURLToPath(
+  new URL("../../test/fixtures/upstream-webhook/", import.meta.url),
+);
 
 const REQUESTS = Number(process.argv[2] ?? 4000);
 const CONCURRENCY = Number(process.argv[3] ?? 8);

@@ -7,4 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 bash scripts/setup.sh
 bash test/peers/build-all.sh --check
+# The peer build scripts are the single source of the peers' versions and cache paths; the stack
+# (src/stack/peers.ts) only reads these variables. Ones already set win, to run other binaries.
+kube_bin="$(bash test/peers/build-kube.sh --where)"
+export IRSA_KUBE_APISERVER="${IRSA_KUBE_APISERVER:-$kube_bin/kube-apiserver}"
+export IRSA_ETCD="${IRSA_ETCD:-$kube_bin/etcd}"
+export IRSA_MINIO="${IRSA_MINIO:-$(bash test/peers/build-minio.sh --where)/minio}"
 exec node dist/scripts/local-stack.js "$@"

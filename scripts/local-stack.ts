@@ -8,30 +8,38 @@
  *   5. MinIO, trusting kube-apiserver as its OpenID issuer, stands in for AWS STS; an "app" process
  *      with only the pod's env vars gets credentials through the AWS SDK's default chain.
  *
- * Run: node dist/scripts/local-stack.js [--keep]   (--keep: leave it running until Ctrl-C)
+ * Run: bash scripts/local-stack.sh [--keep]   (--keep: leave it running until Ctrl-C); it builds,
+ * then sets the peers' paths (IRSA_KUBE_APISERVER, IRSA_ETCD, IRSA_MINIO) for this script.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
  * client-node's models are plain-data classes; its API takes plain JSON. */
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import {
   allowAnonymousDiscovery,
   createNamespace,
   createServiceAccount,
-  irsaOk,
   readPod,
   registerMutatingWebhook,
-  REGION,
-  REPO_ROOT,
   requestToken,
+  waitForWebhook,
+} from "../src/adapters/kubernetes/objects.js";
+import { isIrsaError } from "../src/core/errors.js";
+import {
+  irsaOk,
+  locatePeers,
+  REGION,
   startIrsaWebhook,
   startKube,
   startMinio,
   stopAll,
-  waitForWebhook,
-} from "../test/e2e/harness/index.js";
+} from "../src/stack/index.js";
+
+/** The repository root (this file runs as dist/scripts/local-stack.js): the app resolves the AWS SDK there. */
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const keep = process.argv.includes("--keep");
 const t0 = Date.now();
@@ -42,8 +50,10 @@ const envOf = (c: V1Container | undefined): Record<string, string> =>
   Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? ""]));
 
 async function main(): Promise<void> {
+  // Every peer is found before any starts, so a missing one fails in the first line.
+  const peers = locatePeers();
   step("etcd + kube-apiserver with a key from `irsa keys generate`");
-  const kube = await startKube({ keyType: "rsa", apiAudiences: ["sts.amazonaws.com"] });
+  const kube = await startKube({ keyType: "rsa", apiAudiences: ["sts.amazonaws.com"], peers });
   const kid = (await irsaOk(["keys", "kid", kube.saPubFile])).stdout.trim();
   console.log(`  issuer   ${kube.issuer}\n  key kid  ${kid}\n  ready in ${kube.timings.apiserverMs} ms`);
   await allowAnonymousDiscovery(kube.kubeConfig);
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
   const minio = await startMinio({
     openidConfigUrl: `${kube.issuer}/.well-known/openid-configuration`,
     ca: kube.ca,
+    bin: peers.minio,
   });
   console.log(`  ${minio.endpoint}, role ${minio.roleArn}`);
 
@@ -167,7 +178,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  console.error(`\nlocal stack failed: ${e instanceof Error ? e.message : String(e)}`);
+  const why = isIrsaError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
+  console.error(`\nlocal stack failed: ${why}`);
   process.exitCode = 1;
 } finally {
   await stopAll();

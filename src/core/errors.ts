@@ -24,7 +24,16 @@ export type ErrorCode =
   | "TLS_INVALID"
   | "TLS_EXPIRED"
   | "TLS_NOT_YET_VALID"
-  | "LISTEN_FAILED";
+  | "LISTEN_FAILED"
+  // certificates the PKI adapter is asked to issue, or a CA it is asked to issue from
+  | "CERT_OPTIONS_INVALID"
+  | "CERT_ISSUER_INVALID"
+  // the local stack: the peers it runs and the processes it supervises
+  | "PEER_NOT_FOUND"
+  | "PEER_NOT_READY"
+  | "COMMAND_FAILED"
+  // the Kubernetes API answered in a way it should not
+  | "KUBE_API_UNEXPECTED";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;

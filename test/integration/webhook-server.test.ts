@@ -1,6 +1,6 @@
 /**
- * The webhook server over real HTTPS on loopback, with certificates made by the `openssl` CLI (the
- * e2e harness's test/e2e/harness/pki.ts) and Node's https client trusting that CA.
+ * The webhook server over real HTTPS on loopback, with certificates from the PKI adapter
+ * (src/adapters/pki) and Node's https client trusting that CA.
  *
  * The ServiceAccount source differs by part:
  * - "server" tests run startWebhookServer in-process with an in-memory FAKE source (list/watch/get
@@ -29,14 +29,14 @@ import { podAdmitter } from "../../src/webhook/admit.js";
 import { ServiceAccountCache, serviceAccountAnnotationKeys, type Log } from "../../src/webhook/sa-cache.js";
 import { WebhookMetrics } from "../../src/webhook/metrics.js";
 import { startWebhookServer, type WebhookServer } from "../../src/webhook/server.js";
-import { createCa, issueServingCert, type Cert } from "../e2e/harness/pki.js";
+import { createCa, issueServingCert, type Cert } from "../../src/adapters/pki/index.js";
 import { FakeServiceAccountSource, quiet } from "../support/fake-sa-source.js";
 import { CLI } from "../support/paths.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
 const ARN = "arn:aws:iam::111122223333:role/app";
 
-// ---------------------------------------------------------------- certificates (openssl CLI)
+// ---------------------------------------------------------------- certificates
 
 /** A certificate and key on disk: an issued pair, or the files the server is told to serve. */
 type Pair = Pick<Cert, "certFile" | "keyFile">;

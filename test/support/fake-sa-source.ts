@@ -8,7 +8,6 @@
  * (@kubernetes/client-node against a real kube-apiserver) is exercised in the e2e tier.
  */
 import type {
-  Log,
   ServiceAccountEvent,
   ServiceAccountRecord,
   ServiceAccountSource,
@@ -136,9 +135,4 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
 }
 
 /** A Log that drops everything, for a cache or server under test. */
-export const quiet: Log = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
+export { silentLog as quiet } from "../../src/runtime/log.js";

@@ -15,5 +15,5 @@ export const KUBERNETES_VECTORS = fileURLToPath(
 export const UPSTREAM_WEBHOOK_FIXTURES = fileURLToPath(
   new URL("../../../test/fixtures/upstream-webhook/", import.meta.url),
 );
-/** The built CLI entry point. */
-export const CLI = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));
+/** The built CLI entry point (dist/src/cli/main.js), as the local stack finds it. */
+export { IRSA_CLI as CLI } from "../../src/stack/peers.js";

@@ -1,15 +1,17 @@
 /**
  * AWS-side peers: moto (IAM objects; its STS checks nothing), MinIO (an STS that really verifies
- * web-identity tokens against an OpenID issuer), the AWS CLI from the peer venv, and an SDK v3 STS
- * client, all against loopback endpoints.
+ * web-identity tokens against an OpenID issuer: the local stack's, src/stack/minio.ts), the AWS CLI
+ * from the peer venv, and an SDK v3 STS client, all against loopback endpoints.
  */
 import { STSClient } from "@aws-sdk/client-sts";
-import { createHash, randomBytes } from "node:crypto";
-import { copyFile, mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { httpCall } from "./http.js";
-import { awsCliBin, minioBin, motoServerBin } from "./peers.js";
-import type { Ca } from "./pki.js";
+import { httpCall } from "../../../src/stack/http.js";
+import {
+  NO_PROXY_ENV,
+  REGION,
+  startMinio as startStackMinio,
+  type Minio,
+  type MinioOptions,
+} from "../../../src/stack/minio.js";
 import {
   freePort,
   onCleanup,
@@ -19,14 +21,18 @@ import {
   waitUntil,
   type ManagedProcess,
   type RunResult,
-} from "./proc.js";
+} from "../../../src/stack/processes.js";
+import { awsCliBin, minioBin, motoServerBin } from "./peers.js";
 
-export const REGION = "us-east-1";
+export { minioRoleArn, REGION, type Minio, type MinioOptions } from "../../../src/stack/minio.js";
+
 /** Credentials the local peers accept (moto takes anything). */
 export const TEST_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" } as const;
 
-/** Loopback is never proxied, whatever the environment says. */
-const NO_PROXY_ENV = { NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" };
+/** The stack's MinIO, with the binary the peer build script says it built. */
+export async function startMinio(opts: MinioOptions): Promise<Minio> {
+  return startStackMinio({ bin: minioBin(), ...opts });
+}
 
 export interface AwsResult extends RunResult {
   /** stdout parsed as JSON (the CLI runs with --output json). */
@@ -106,127 +112,4 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
     { proc, timeoutMs: opts.timeoutMs ?? 60_000 },
   );
   return { endpoint, proc, startMs: Date.now() - t0, stop: () => proc.stop() };
-}
-
-export interface MinioOptions {
-  /** The issuer's discovery document URL (MINIO_IDENTITY_OPENID_CONFIG_URL). */
-  readonly openidConfigUrl: string;
-  /** CA that MinIO must trust to fetch the discovery document and JWKS over https. */
-  readonly ca?: Ca;
-  /** The audience MinIO requires in tokens (MINIO_IDENTITY_OPENID_CLIENT_ID). Default sts.amazonaws.com. */
-  readonly clientId?: string;
-  /** A built-in or existing MinIO policy mapped to the role. Default readonly. */
-  readonly rolePolicy?: string;
-  readonly timeoutMs?: number;
-}
-
-export interface Minio {
-  /** http://127.0.0.1:<port>: S3 and STS. */
-  readonly endpoint: string;
-  /** The role ARN MinIO derives for the OpenID provider; pass it as RoleArn. */
-  readonly roleArn: string;
-  readonly clientId: string;
-  readonly rootUser: string;
-  readonly rootPassword: string;
-  readonly proc: ManagedProcess;
-  readonly startMs: number;
-  stop(): Promise<void>;
-}
-
-/** MinIO's role ARN for an OpenID provider with a role policy: base64url(sha1(client id)). */
-export function minioRoleArn(clientId: string, region = REGION): string {
-  const id = createHash("sha1").update(clientId).digest("base64url");
-  return `arn:minio:iam:${region}::role/${id}`;
-}
-
-/**
- * Starts MinIO on loopback with one OpenID provider. Resolves once STS answers a request with a
- * token verdict (MinIO fetches the discovery document in the background after it starts listening).
- */
-export async function startMinio(opts: MinioOptions): Promise<Minio> {
-  const bin = minioBin();
-  const dir = await tempDir("minio");
-  const certs = join(dir, "certs");
-  await mkdir(join(certs, "CAs"), { recursive: true });
-  await mkdir(join(dir, "data"));
-  if (opts.ca) await copyFile(opts.ca.certFile, join(certs, "CAs", "e2e-ca.crt"));
-  const [port, consolePort] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${port}`;
-  const clientId = opts.clientId ?? "sts.amazonaws.com";
-  const rootUser = "irsa-e2e-root";
-  const rootPassword = randomBytes(16).toString("hex");
-  const t0 = Date.now();
-  const proc = startProcess({
-    name: "minio",
-    command: bin,
-    args: [
-      "server",
-      "--address",
-      `127.0.0.1:${port}`,
-      "--console-address",
-      `127.0.0.1:${consolePort}`,
-      "--certs-dir",
-      certs,
-      "--quiet",
-      join(dir, "data"),
-    ],
-    logDir: dir,
-    env: {
-      ...NO_PROXY_ENV,
-      HOME: dir,
-      MINIO_ROOT_USER: rootUser,
-      MINIO_ROOT_PASSWORD: rootPassword,
-      MINIO_SITE_REGION: REGION,
-      MINIO_BROWSER: "off",
-      MINIO_UPDATE: "off",
-      MINIO_IDENTITY_OPENID_CONFIG_URL: opts.openidConfigUrl,
-      MINIO_IDENTITY_OPENID_CLIENT_ID: clientId,
-      MINIO_IDENTITY_OPENID_ROLE_POLICY: opts.rolePolicy ?? "readonly",
-    },
-  });
-  onCleanup(() => proc.stop());
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  await waitUntil(
-    "minio /minio/health/live",
-    async () => (await httpCall(`${endpoint}/minio/health/live`, { timeoutMs: 2000 })).status === 200,
-    { proc, timeoutMs },
-  );
-  // Until IAM (and so the OpenID provider) is loaded, STS answers "server not initialized".
-  const roleArn = minioRoleArn(clientId);
-  let lastAnswer = "";
-  await waitUntil(
-    "minio STS with the OpenID provider loaded",
-    async () => {
-      const body = new URLSearchParams({
-        Action: "AssumeRoleWithWebIdentity",
-        Version: "2011-06-15",
-        RoleArn: roleArn,
-        RoleSessionName: "probe",
-        WebIdentityToken: "not-a-jwt",
-      }).toString();
-      const r = await httpCall(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body,
-        timeoutMs: 5000,
-      });
-      lastAnswer = `${r.status} ${r.text}`;
-      return (
-        r.status === 400 && r.text.includes("<Code>InvalidParameterValue</Code>") && !/RoleArn/.test(r.text)
-      );
-    },
-    { proc, timeoutMs },
-  ).catch((e: unknown) => {
-    throw new Error(`${(e as Error).message}\nlast STS answer: ${lastAnswer}`);
-  });
-  return {
-    endpoint,
-    roleArn,
-    clientId,
-    rootUser,
-    rootPassword,
-    proc,
-    startMs: Date.now() - t0,
-    stop: () => proc.stop(),
-  };
 }

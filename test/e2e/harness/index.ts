@@ -1,5 +1,7 @@
 /**
- * The e2e harness: real peers started and stopped by the tests themselves.
+ * The e2e harness: real peers started and stopped by the tests themselves. Most of it is the local
+ * stack's own code (src/stack, src/adapters/kubernetes/objects.ts, src/adapters/pki); what is here
+ * finds the peers through their build scripts and drives the test-only peers (moto, the AWS CLI).
  *
  *   const kube = await startKube({ keyType: "ec" });         // etcd + kube-apiserver, admin KubeConfig
  *   after(stopAll);                                           // every peer, temp dir and process
@@ -8,12 +10,12 @@
  *   await registerMutatingWebhook(kube.kubeConfig, { name, url, caBundle: kube.ca.caBundle });
  *   const { port } = await startIrsaWebhook(kube, { name: "irsa-webhook" }); // `irsa webhook`, ready
  */
+export * from "../../../src/adapters/kubernetes/objects.js";
+export * from "../../../src/stack/http.js";
+export * from "../../../src/stack/irsa-cli.js";
+export * from "../../../src/stack/processes.js";
+export * from "../../../src/stack/webhook.js";
 export * from "./aws.js";
-export * from "./http.js";
-export * from "./irsa.js";
-export * from "./k8s.js";
 export * from "./kube.js";
 export * from "./peers.js";
 export * from "./pki.js";
-export * from "./proc.js";
-export * from "./webhook.js";

@@ -1,14 +1,16 @@
 /**
  * Where the built peers live. The build scripts in test/peers are the single source of the pinned
- * versions and cache paths (`--where` prints a peer's location without building it). A missing peer
+ * versions and cache paths (`--where` prints a peer's location without building it); the local
+ * stack gets the same paths through environment variables (scripts/local-stack.sh). A missing peer
  * is an error that says how to build it: the e2e tier never skips.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLI as IRSA_CLI, REPO_ROOT } from "../../support/paths.js";
+import { REPO_ROOT } from "../../support/paths.js";
 
-export { IRSA_CLI, REPO_ROOT };
+export { REPO_ROOT };
+export { IRSA_CLI, irsaCliPath as requireIrsaCli } from "../../../src/stack/peers.js";
 
 export class MissingPeerError extends Error {
   override readonly name = "MissingPeerError";
@@ -67,11 +69,4 @@ export function motoServerBin(): string {
 
 export function awsCliBin(): string {
   return need(join(venv(), "bin/aws"), "the AWS CLI", "setup-python.sh");
-}
-
-export function requireIrsaCli(): string {
-  if (!existsSync(IRSA_CLI)) {
-    throw new MissingPeerError(`${IRSA_CLI} is missing; build the project first: npx tsc -p .`);
-  }
-  return IRSA_CLI;
 }

@@ -1,8 +1,10 @@
 /**
- * Child processes for the e2e peers: output to a log file, readiness polling that shows the log's
- * last lines on failure, and cleanup that never leaves a server behind (stop(), stopAll() from test
- * `after` hooks, a process-exit handler, and, where util-linux's setpriv exists, a parent-death
- * signal so a SIGKILLed test process takes its servers with it).
+ * Supervision of the local stack's processes (etcd, kube-apiserver, MinIO, `irsa webhook`): output
+ * to a log file in a temp dir, readiness polling that shows the log's last 40 lines on failure, and
+ * cleanup that never leaves a server behind (stop(), stopAll() at the end of a run or in a test's
+ * `after` hook, SIGINT/SIGTERM/SIGHUP and process-exit handlers, and, where util-linux's setpriv
+ * exists, a parent-death signal so a SIGKILLed parent takes its servers with it). One supervisor
+ * per process: the registry of live children and cleanups is this module's.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
@@ -10,6 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IrsaError } from "../core/errors.js";
 
 export interface StartOptions {
   /** Short name used in messages and as the log file name. */
@@ -71,6 +74,7 @@ function setpriv(): string | null {
 function tailOf(file: string, lines: number): string {
   if (!existsSync(file)) return "(no log)";
   const text = readFileSync(file, "utf8").trimEnd();
+  if (text === "") return "(the log is empty)";
   return text.split("\n").slice(-lines).join("\n");
 }
 
@@ -147,15 +151,18 @@ export async function stopAll(): Promise<void> {
     }
   }
   for (const c of live) c.kill("SIGKILL");
-  if (errors.length > 0) throw new AggregateError(errors, "e2e cleanup failed");
+  if (errors.length > 0) throw new AggregateError(errors, "stopping the stack failed");
 }
 
-/** A fresh temp dir, removed by stopAll() unless IRSA_E2E_KEEP=1 (then its path is printed). */
+/** Set to 1 to keep the temp dirs (logs, certificates, data) after stopAll(). */
+export const KEEP_ENV = "IRSA_STACK_KEEP";
+
+/** A fresh temp dir, removed by stopAll() unless IRSA_STACK_KEEP=1 (then its path is printed). */
 export async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `irsa-e2e-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `irsa-stack-${prefix}-`));
   onCleanup(async () => {
-    if (process.env.IRSA_E2E_KEEP === "1") {
-      process.stderr.write(`e2e: kept ${dir}\n`);
+    if (process.env[KEEP_ENV] === "1") {
+      process.stderr.write(`stack: kept ${dir}\n`);
       return;
     }
     await rm(dir, { recursive: true, force: true });
@@ -179,13 +186,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export class StartupError extends Error {
-  override readonly name = "StartupError";
+function notReady(message: string): IrsaError {
+  return new IrsaError(
+    "PEER_NOT_READY",
+    message,
+    `the log's last lines are above; ${KEEP_ENV}=1 keeps the temp dir with every log after the run`,
+  );
 }
 
 /**
  * Polls `ready` every `intervalMs` until it returns true. Fails fast when `proc` exits, and after
- * `timeoutMs`; either way the error carries the last lines of the process log.
+ * `timeoutMs`; either way the error (PEER_NOT_READY) carries the last 40 lines of the process log.
  */
 export async function waitUntil(
   what: string,
@@ -197,7 +208,7 @@ export async function waitUntil(
   let last: unknown;
   for (;;) {
     if (proc?.exitStatus !== undefined) {
-      throw new StartupError(
+      throw notReady(
         `${what}: ${proc.name} exited (${proc.exitStatus}) before it was ready; log ${proc.logFile}, last lines:\n${proc.tail()}`,
       );
     }
@@ -209,7 +220,7 @@ export async function waitUntil(
     if (Date.now() > deadline) {
       const cause = last instanceof Error ? ` (last error: ${last.message})` : "";
       const log = proc ? `; log ${proc.logFile}, last lines:\n${proc.tail()}` : "";
-      throw new StartupError(`${what}: not ready after ${timeoutMs} ms${cause}${log}`);
+      throw notReady(`${what}: not ready after ${timeoutMs} ms${cause}${log}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -251,7 +262,7 @@ export async function run(
   });
 }
 
-/** Like run(), but throws with the command line and its stderr when the exit code is not 0. */
+/** Like run(), but throws (COMMAND_FAILED) with the command line and its output unless it exits 0. */
 export async function runOk(
   command: string,
   args: readonly string[],
@@ -259,7 +270,11 @@ export async function runOk(
 ): Promise<RunResult> {
   const r = await run(command, args, opts);
   if (r.code !== 0) {
-    throw new Error(`${command} ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+    throw new IrsaError(
+      "COMMAND_FAILED",
+      `${command} ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`,
+      "its output is above",
+    );
   }
   return r;
 }

@@ -1,9 +1,9 @@
-/** `irsa webhook` (the built CLI) as a child process serving a certificate from the harness CA. */
+/** `irsa webhook` (the built CLI) as a child process serving a certificate from the stack's CA. */
+import { issueServingCert } from "../adapters/pki/index.js";
 import { httpCall } from "./http.js";
 import type { Kube } from "./kube.js";
-import { requireIrsaCli } from "./peers.js";
-import { issueServingCert } from "./pki.js";
-import { freePort, onCleanup, startProcess, waitUntil, type ManagedProcess } from "./proc.js";
+import { irsaCliPath } from "./peers.js";
+import { freePort, onCleanup, startProcess, waitUntil, type ManagedProcess } from "./processes.js";
 
 export interface IrsaWebhookOptions {
   /** Process and log name, and the serving certificate's file stem and CN. */
@@ -34,7 +34,7 @@ export async function startIrsaWebhook(kube: Kube, opts: IrsaWebhookOptions): Pr
     name: opts.name,
     command: process.execPath,
     args: [
-      requireIrsaCli(),
+      irsaCliPath(),
       "webhook",
       `--port=${port}`,
       `--metrics-port=${metricsPort}`,

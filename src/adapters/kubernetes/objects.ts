@@ -1,7 +1,9 @@
 /**
- * Kubernetes objects through @kubernetes/client-node, shaped for a control plane with no
- * controller-manager: namespaces get their `default` ServiceAccount from us, pods stay Pending,
- * and deleted namespaces stay Terminating (so use a fresh namespace per test instead of deleting).
+ * The Kubernetes objects IRSA involves, through @kubernetes/client-node: namespaces,
+ * ServiceAccounts, pods, TokenRequests, the issuer-discovery RBAC binding and a mutating webhook
+ * registered by URL. They also work on a control plane with no controller-manager (the local
+ * stack): createNamespace makes the `default` ServiceAccount itself, pods stay Pending, and deleted
+ * namespaces stay Terminating (so use a fresh namespace instead of deleting one).
  */
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
  * client-node's models are plain-data classes (properties only, no methods or private state); its
@@ -17,13 +19,22 @@ import {
   type V1ServiceAccount,
 } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
+import { IrsaError } from "../../core/errors.js";
 
-/** A DNS-1123 name with a random suffix, e.g. `e2e-3f9a1c`. */
-export function uniqueName(prefix = "e2e"): string {
+/** A DNS-1123 name with a random suffix, e.g. `irsa-3f9a1c`. */
+export function uniqueName(prefix = "irsa"): string {
   return `${prefix}-${randomBytes(3).toString("hex")}`;
 }
 
-/** Creates a namespace and its `default` ServiceAccount (no controller-manager creates it). */
+/** The API server's answer was 409 Conflict: the object exists already. */
+function isConflict(e: unknown): boolean {
+  return (e as { code?: number }).code === 409;
+}
+
+/**
+ * Creates a namespace and its `default` ServiceAccount: without a controller-manager nothing else
+ * creates it, and with one that got there first the account is left as it is.
+ */
 export async function createNamespace(
   kc: KubeConfig,
   name = uniqueName("ns"),
@@ -31,7 +42,11 @@ export async function createNamespace(
 ): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name, labels } } });
-  await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } });
+  try {
+    await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } });
+  } catch (e) {
+    if (!isConflict(e)) throw e;
+  }
   return name;
 }
 
@@ -112,7 +127,13 @@ export async function requestToken(
     },
   });
   const token = res.status?.token;
-  if (token === undefined || token === "") throw new Error("TokenRequest returned no token");
+  if (token === undefined || token === "") {
+    throw new IrsaError(
+      "KUBE_API_UNEXPECTED",
+      `TokenRequest for ${namespace}/${serviceAccount} returned no token`,
+      "check that the API server runs with --service-account-signing-key-file and --service-account-issuer",
+    );
+  }
   return { token, expirationTimestamp: res.status?.expirationTimestamp };
 }
 
@@ -122,7 +143,7 @@ export async function requestToken(
  */
 export async function allowAnonymousDiscovery(kc: KubeConfig): Promise<void> {
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  const name = "irsa-e2e-anonymous-issuer-discovery";
+  const name = "irsa-anonymous-issuer-discovery";
   try {
     await rbac.createClusterRoleBinding({
       body: {
@@ -136,7 +157,7 @@ export async function allowAnonymousDiscovery(kc: KubeConfig): Promise<void> {
       },
     });
   } catch (e) {
-    if ((e as { code?: number }).code !== 409) throw e;
+    if (!isConflict(e)) throw e;
   }
 }
 
@@ -151,11 +172,13 @@ export interface LabelSelector {
 }
 
 export interface WebhookRegistration {
-  /** MutatingWebhookConfiguration name; also the webhook name's prefix. */
+  /** MutatingWebhookConfiguration name. */
   readonly name: string;
+  /** The webhook's own name, which must be fully qualified; default `<name>.irsa-anywhere.local`. */
+  readonly webhookName?: string;
   /** https://127.0.0.1:<port>/<path>: kube-apiserver calls this URL directly. */
   readonly url: string;
-  /** base64 PEM of the CA that issued the webhook's serving cert: `Ca.caBundle` from pki.ts. */
+  /** base64 PEM of the CA that issued the webhook's serving cert: `Ca.caBundle` from adapters/pki. */
   readonly caBundle: string;
   /** Default: pods CREATE. */
   readonly rules?: V1MutatingWebhook["rules"];
@@ -180,7 +203,7 @@ export async function registerMutatingWebhook(
       metadata: { name: w.name },
       webhooks: [
         {
-          name: `${w.name}.irsa-anywhere.e2e`,
+          name: w.webhookName ?? `${w.name}.irsa-anywhere.local`,
           admissionReviewVersions: ["v1"],
           sideEffects: "None",
           clientConfig: { url: w.url, caBundle: w.caBundle },
@@ -224,7 +247,11 @@ export async function waitForWebhook(
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`webhook not active after ${opts.timeoutMs ?? 30_000} ms: ${String(last)}`);
+      throw new IrsaError(
+        "PEER_NOT_READY",
+        `webhook not active after ${opts.timeoutMs ?? 30_000} ms: ${String(last)}`,
+        "check that the webhook is up and that the API server can reach its URL with that caBundle",
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

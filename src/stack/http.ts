@@ -1,4 +1,4 @@
-/** A small HTTP(S) client for tests: exact response bytes, a private CA, optional client certificate. */
+/** A small HTTP(S) client for readiness probes and requests to peers: exact response bytes, a private CA, optional client certificate. */
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 

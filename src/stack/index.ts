@@ -1,0 +1,38 @@
+/**
+ * The local stack: the whole IRSA chain on loopback, each peer a supervised child process.
+ *
+ *   const kube = await startKube({ keyType: "rsa" });          // etcd + kube-apiserver, irsa key
+ *   const webhook = await startIrsaWebhook(kube, { name: "irsa-webhook" });
+ *   const minio = await startMinio({ openidConfigUrl, ca: kube.ca });  // the STS
+ *   await stopAll();                                           // every process and temp dir
+ *
+ * Peer binaries come from IRSA_KUBE_APISERVER, IRSA_ETCD and IRSA_MINIO (locatePeers).
+ */
+export { httpCall, type HttpOptions, type HttpResponse } from "./http.js";
+export { irsa, irsaOk } from "./irsa-cli.js";
+export { startKube, type Kube, type KubeOptions } from "./kube.js";
+export { minioRoleArn, NO_PROXY_ENV, REGION, startMinio, type Minio, type MinioOptions } from "./minio.js";
+export {
+  IRSA_CLI,
+  irsaCliPath,
+  locatePeer,
+  locatePeers,
+  PEER_ENV,
+  type Peer,
+  type PeerPaths,
+} from "./peers.js";
+export {
+  freePort,
+  KEEP_ENV,
+  onCleanup,
+  run,
+  runOk,
+  startProcess,
+  stopAll,
+  tempDir,
+  waitUntil,
+  type ManagedProcess,
+  type RunResult,
+  type StartOptions,
+} from "./processes.js";
+export { startIrsaWebhook, type IrsaWebhook, type IrsaWebhookOptions } from "./webhook.js";

@@ -1,0 +1,79 @@
+/**
+ * The local stack finds its peers through environment variables only, and says which one is
+ * missing and how to build the peers; the CLI path comes from the build, not from the tests.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { IrsaError } from "../../src/core/errors.js";
+import { IRSA_CLI, irsaCliPath, locatePeer, locatePeers, PEER_ENV } from "../../src/stack/peers.js";
+import { REPO_ROOT } from "../support/paths.js";
+
+const dir = mkdtempSync(join(tmpdir(), "irsa-peers-unit-"));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function fakeBinary(name: string, mode = 0o755): string {
+  const file = join(dir, name);
+  writeFileSync(file, "#!/bin/sh\n");
+  chmodSync(file, mode);
+  return file;
+}
+
+const peerNotFound = (pattern: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof IrsaError);
+  assert.equal(e.code, "PEER_NOT_FOUND");
+  assert.match(e.message, pattern);
+  assert.match(e.hint ?? "", /bash scripts\/setup\.sh/);
+  return true;
+};
+
+describe("locatePeers", () => {
+  const env = {
+    IRSA_KUBE_APISERVER: fakeBinary("kube-apiserver"),
+    IRSA_ETCD: fakeBinary("etcd"),
+    IRSA_MINIO: fakeBinary("minio"),
+  };
+
+  it("reads each binary from its variable", () => {
+    assert.deepEqual(locatePeers(env), {
+      kubeApiserver: env.IRSA_KUBE_APISERVER,
+      etcd: env.IRSA_ETCD,
+      minio: env.IRSA_MINIO,
+    });
+    assert.deepEqual(Object.values(PEER_ENV).sort(), Object.keys(env).sort());
+  });
+
+  it("names the variable that is missing or empty", () => {
+    assert.throws(() => locatePeers({ ...env, IRSA_ETCD: undefined }), peerNotFound(/^IRSA_ETCD is not set/));
+    assert.throws(
+      () => locatePeer("minio", { IRSA_MINIO: "" }),
+      peerNotFound(/^IRSA_MINIO is not set: .*MinIO/),
+    );
+  });
+
+  it("refuses a path with no executable there", () => {
+    const missing = join(dir, "nope");
+    assert.throws(
+      () => locatePeer("kubeApiserver", { IRSA_KUBE_APISERVER: missing }),
+      peerNotFound(new RegExp(`^IRSA_KUBE_APISERVER=${missing}: no executable kube-apiserver`)),
+    );
+    const notExecutable = fakeBinary("etcd-data", 0o644);
+    assert.throws(() => locatePeer("etcd", { IRSA_ETCD: notExecutable }), peerNotFound(/no executable etcd/));
+  });
+
+  it("never falls back to the process environment when given one", () => {
+    assert.throws(() => locatePeers({}), peerNotFound(/^IRSA_KUBE_APISERVER is not set/));
+  });
+});
+
+describe("irsaCliPath", () => {
+  it("is the built CLI of this checkout", () => {
+    assert.equal(IRSA_CLI, join(REPO_ROOT, "dist/src/cli/main.js"));
+    assert.ok(existsSync(IRSA_CLI), "the tests run from the build");
+    assert.equal(irsaCliPath(), IRSA_CLI);
+  });
+});
