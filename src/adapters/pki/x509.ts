@@ -4,7 +4,8 @@
  * whose O values kube-apiserver reads as the user's groups. Keys are ECDSA P-256 from WebCrypto,
  * certificates are built by @peculiar/x509, and everything comes out as PEM (keys as PKCS#8).
  */
-import "./reflect-metadata.js";
+// @peculiar/x509 (through tsyringe) needs the Reflect metadata API before it loads.
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import {
   createPrivateKey,
