@@ -24,7 +24,16 @@ export type ErrorCode =
   | "TLS_INVALID"
   | "TLS_EXPIRED"
   | "TLS_NOT_YET_VALID"
-  | "LISTEN_FAILED";
+  | "LISTEN_FAILED"
+  // the issuer: its source, its targets and the state object it keeps beside the documents
+  | "SOURCE_UNREACHABLE"
+  | "SOURCE_INVALID"
+  | "ISSUER_MISMATCH"
+  | "TARGET_INVALID"
+  | "TARGET_UNREACHABLE"
+  | "TARGET_WRITE_REFUSED"
+  | "TARGET_VERIFY_FAILED"
+  | "STATE_INVALID";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;
