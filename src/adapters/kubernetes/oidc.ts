@@ -18,7 +18,10 @@ const TIMEOUT_MS = 10_000;
 export async function kubeGet(kc: KubeConfig, path: string, timeoutMs = TIMEOUT_MS): Promise<string> {
   const server = kc.getCurrentCluster()?.server ?? "";
   const url = new URL(`${server.replace(/\/+$/, "")}${path}`);
-  const opts: RequestOptions = { method: "GET", headers: { accept: "application/jwk-set+json, application/json" } };
+  const opts: RequestOptions = {
+    method: "GET",
+    headers: { accept: "application/jwk-set+json, application/json" },
+  };
   await kc.applyToHTTPSOptions(opts);
   const where = `${url.origin}${path}`;
   const res = await new Promise<FetchedText>((resolve, reject) => {
