@@ -36,4 +36,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "run the pod identity admission webhook (drop-in for amazon-eks-pod-identity-webhook)",
     load: async () => (await import("./commands/webhook.js")).webhook,
   },
+  {
+    path: ["issuer", "sync"],
+    summary: "publish the discovery document and JWKS to S3 or a directory, keeping rotated keys",
+    load: async () => (await import("./commands/issuer.js")).issuerSync,
+  },
+  {
+    path: ["issuer", "serve"],
+    summary: "serve the discovery document and JWKS over HTTPS, kept in sync with the cluster",
+    load: async () => (await import("./commands/issuer.js")).issuerServe,
+  },
+  {
+    path: ["issuer", "print-bucket-policy"],
+    summary: "print the S3 bucket policy that makes exactly the two issuer documents public",
+    load: async () => (await import("./commands/issuer.js")).issuerPrintBucketPolicy,
+  },
 ];

@@ -33,7 +33,16 @@ export type ErrorCode =
   | "PEER_NOT_READY"
   | "COMMAND_FAILED"
   // the Kubernetes API answered in a way it should not
-  | "KUBE_API_UNEXPECTED";
+  | "KUBE_API_UNEXPECTED"
+  // the issuer: its source, its targets and the state object it keeps beside the documents
+  | "SOURCE_UNREACHABLE"
+  | "SOURCE_INVALID"
+  | "ISSUER_MISMATCH"
+  | "TARGET_INVALID"
+  | "TARGET_UNREACHABLE"
+  | "TARGET_WRITE_REFUSED"
+  | "TARGET_VERIFY_FAILED"
+  | "STATE_INVALID";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;

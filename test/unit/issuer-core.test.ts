@@ -1,0 +1,330 @@
+/**
+ * The issuer's pure core: rotation memory (merge, retention, damaged state), the documents it
+ * publishes (parses, public-issuer check, rewrites), the write plan, ETags and the bucket policy.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { IrsaError } from "../../src/core/errors.js";
+import { bucketPolicy, checkBucketName } from "../../src/core/issuer/bucket-policy.js";
+import {
+  DISCOVERY_OBJECT,
+  JWKS_OBJECT,
+  parseDiscovery,
+  parseJwks,
+  publishedDocuments,
+  STATE_OBJECT,
+  type JwkObject,
+} from "../../src/core/issuer/documents.js";
+import { etagOf, ifNoneMatchHits } from "../../src/core/issuer/http-cache.js";
+import { writesNeeded, type ObjectWrite, type StoredObject } from "../../src/core/issuer/plan.js";
+import {
+  EMPTY_STATE,
+  mergeKeys,
+  parseState,
+  stateFromPublished,
+  stateText,
+} from "../../src/core/issuer/state.js";
+import { parseTarget } from "../../src/core/issuer/targets.js";
+import { discoveryDocument } from "../../src/core/oidc/discovery.js";
+import { jwksDocument } from "../../src/core/oidc/jwks.js";
+import { parseKeysPem } from "../../src/core/oidc/keys.js";
+import { KUBERNETES_VECTORS } from "../support/paths.js";
+
+const HOUR = 3600_000;
+const RETAIN = 25 * HOUR;
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+
+const jwk = (kid: string, alg = "RS256"): JwkObject => ({
+  use: "sig",
+  kty: "RSA",
+  kid,
+  alg,
+  n: "AQAB",
+  e: "AQAB",
+});
+const kids = (ks: readonly JwkObject[]): string[] => ks.map((k) => k.kid);
+
+function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof IrsaError, String(e));
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.describe(), message);
+    return true;
+  });
+}
+
+describe("mergeKeys: rotation memory", () => {
+  it("publishes a new key at once and keeps an old one until --retain has passed, then drops it", () => {
+    const a = jwk("a");
+    const b = jwk("b");
+    let m = mergeKeys([a], EMPTY_STATE, T0, RETAIN);
+    assert.deepEqual(kids(m.published), ["a"]);
+    assert.equal(m.changed, true);
+    // Rotation step 1: new key b signs, a still in the key files.
+    m = mergeKeys([b, a], m.state, T0 + HOUR, RETAIN);
+    assert.deepEqual(kids(m.published), ["b", "a"]);
+    // Step 2: a leaves the source; it stays published.
+    const left = T0 + 2 * HOUR;
+    m = mergeKeys([b], m.state, left, RETAIN);
+    assert.deepEqual(kids(m.published), ["b", "a"]);
+    assert.deepEqual(m.retained, ["a"]);
+    assert.equal(m.state.keys.find((k) => k.kid === "a")?.removedAt, new Date(left).toISOString());
+    // Still there a moment before --retain passes, and the state does not change meanwhile.
+    const before = mergeKeys([b], m.state, left + RETAIN - 1, RETAIN);
+    assert.deepEqual(kids(before.published), ["b", "a"]);
+    assert.equal(before.changed, false, "nothing to write while nothing changes");
+    // Dropped once --retain has passed since it left.
+    const after = mergeKeys([b], m.state, left + RETAIN, RETAIN);
+    assert.deepEqual(kids(after.published), ["b"]);
+    assert.deepEqual(after.dropped, ["a"]);
+    assert.equal(after.changed, true);
+  });
+
+  it("an unchanged source changes nothing, at any later time", () => {
+    const m = mergeKeys([jwk("a")], EMPTY_STATE, T0, RETAIN);
+    const again = mergeKeys([jwk("a")], m.state, T0 + 1000 * HOUR, RETAIN);
+    assert.equal(again.changed, false);
+    assert.equal(stateText(again.state), stateText(m.state));
+  });
+
+  it("a key that comes back is in the source again, not retained", () => {
+    let m = mergeKeys([jwk("a"), jwk("b")], EMPTY_STATE, T0, RETAIN);
+    m = mergeKeys([jwk("b")], m.state, T0 + HOUR, RETAIN);
+    m = mergeKeys([jwk("a"), jwk("b")], m.state, T0 + 2 * HOUR, RETAIN);
+    assert.deepEqual(m.retained, []);
+    assert.equal(m.state.keys.find((k) => k.kid === "a")?.removedAt, undefined);
+    // It leaves again: the clock starts again.
+    m = mergeKeys([jwk("b")], m.state, T0 + 30 * HOUR, RETAIN);
+    assert.deepEqual(kids(mergeKeys([jwk("b")], m.state, T0 + 54 * HOUR, RETAIN).published), ["b", "a"]);
+  });
+
+  it("--retain 0 drops a key as soon as it leaves", () => {
+    const m = mergeKeys([jwk("a")], EMPTY_STATE, T0, 0);
+    assert.deepEqual(kids(mergeKeys([jwk("b")], m.state, T0, 0).published), ["b"]);
+  });
+
+  it("duplicate kids in the source are published as given (kube-apiserver does not de-duplicate)", () => {
+    const m = mergeKeys([jwk("a"), jwk("a")], EMPTY_STATE, T0, RETAIN);
+    assert.deepEqual(kids(m.published), ["a", "a"]);
+    assert.equal(m.state.keys.length, 1);
+  });
+
+  it("a target without state keeps the keys it already publishes for --retain", () => {
+    const seeded = stateFromPublished([jwk("old"), jwk("cur")], T0);
+    const m = mergeKeys([jwk("cur")], seeded, T0, RETAIN);
+    assert.deepEqual(kids(m.published), ["cur", "old"]);
+    assert.deepEqual(kids(mergeKeys([jwk("cur")], m.state, T0 + RETAIN, RETAIN).published), ["cur"]);
+  });
+});
+
+describe("parseState", () => {
+  const good = stateText(mergeKeys([jwk("a")], EMPTY_STATE, T0, RETAIN).state);
+  it("reads back what stateText writes", () => {
+    assert.equal(stateText(parseState(good, "s")), good);
+  });
+  for (const [name, text, message] of [
+    ["truncated", good.slice(0, good.length / 2), /not JSON \(truncated/],
+    ["empty", "", /not JSON/],
+    ["another version", '{"version":2,"keys":[]}', /version: expected 1/],
+    [
+      "kid not matching its JWK",
+      '{"version":1,"keys":[{"kid":"a","jwk":{"kid":"b"}}]}',
+      /keys\[0\]\.jwk\.kid/,
+    ],
+    [
+      "bad time",
+      '{"version":1,"keys":[{"kid":"a","jwk":{"kid":"a"},"removedAt":"soon"}]}',
+      /removedAt: "soon" is not a time/,
+    ],
+    ["keys not an array", '{"version":1,"keys":{}}', /keys: expected an array/],
+  ] as const) {
+    it(`refuses a state object: ${name}`, () => {
+      throwsCode(() => parseState(text, "s3://b/irsa-issuer-state.json"), "STATE_INVALID", message);
+    });
+  }
+});
+
+describe("source documents", () => {
+  for (const [name, text, message] of [
+    ["empty body", "", /is empty/],
+    ["an HTML error page", "<html>502</html>", /not JSON/],
+    ["no keys field", "{}", /keys: required array is missing/],
+    ["an empty key set", '{"keys":[]}', /has no keys/],
+    ["a key without kid", '{"keys":[{"kty":"RSA"}]}', /keys\[0\]\.kid: required string is missing/],
+    ["a key that is not an object", '{"keys":[1]}', /keys\[0\]: expected an object/],
+  ] as const) {
+    it(`refuses a JWKS: ${name}`, () => {
+      throwsCode(() => parseJwks(text, "https://api:6443/openid/v1/jwks"), "SOURCE_INVALID", message);
+    });
+  }
+  it("refuses a discovery document without jwks_uri", () => {
+    throwsCode(() => parseDiscovery('{"issuer":"https://x"}', "d"), "SOURCE_INVALID", /jwks_uri/);
+  });
+});
+
+describe("publishedDocuments", () => {
+  const pem = readFileSync(join(KUBERNETES_VECTORS, "k8s-rsa-2048.pub.pem"), "utf8");
+  const keys = parseKeysPem(pem, "vector").map((k) => k.publicKey);
+  const issuer = "https://oidc.example.com/c1";
+
+  it("with nothing to rewrite, the bytes are kube-apiserver's", () => {
+    const disc = discoveryDocument(issuer, `${issuer}/openid/v1/jwks`, keys);
+    const jwks = jwksDocument(keys);
+    const p = publishedDocuments(parseDiscovery(disc, "d"), parseJwks(jwks, "j"), issuer);
+    assert.equal(p.discovery, disc);
+    assert.equal(p.jwks, jwks);
+    assert.deepEqual(p.rewrites, []);
+  });
+
+  it("rewrites an internal jwks_uri to <issuer>/openid/v1/jwks", () => {
+    const disc = discoveryDocument(issuer, "https://10.0.0.1:6443/openid/v1/jwks", keys);
+    const p = publishedDocuments(parseDiscovery(disc, "d"), parseJwks(jwksDocument(keys), "j"), issuer);
+    assert.equal(p.discovery, discoveryDocument(issuer, `${issuer}/openid/v1/jwks`, keys));
+    assert.match(p.rewrites[0] ?? "", /10\.0\.0\.1:6443/);
+  });
+
+  it("lists the algorithms of retained keys too", () => {
+    const disc = discoveryDocument(issuer, `${issuer}/openid/v1/jwks`, keys);
+    const src = parseJwks(jwksDocument(keys), "j");
+    const p = publishedDocuments(parseDiscovery(disc, "d"), [...src, jwk("ec", "ES256")], issuer);
+    assert.deepEqual(
+      (JSON.parse(p.discovery) as Record<string, unknown>)["id_token_signing_alg_values_supported"],
+      ["ES256", "RS256"],
+    );
+  });
+
+  it("refuses a cluster issuer other than --public-issuer, naming the kube-apiserver flag", () => {
+    const disc = discoveryDocument("https://127.0.0.1:6443", "https://127.0.0.1:6443/openid/v1/jwks", keys);
+    throwsCode(
+      () => publishedDocuments(parseDiscovery(disc, "d"), parseJwks(jwksDocument(keys), "j"), issuer),
+      "ISSUER_MISMATCH",
+      /--service-account-issuer=https:\/\/oidc\.example\.com\/c1/,
+    );
+  });
+
+  it("refuses a trailing-slash difference (STS compares strings)", () => {
+    const disc = discoveryDocument(`${issuer}/`, `${issuer}/openid/v1/jwks`, keys);
+    throwsCode(
+      () => publishedDocuments(parseDiscovery(disc, "d"), parseJwks(jwksDocument(keys), "j"), issuer),
+      "ISSUER_MISMATCH",
+    );
+  });
+});
+
+describe("writesNeeded", () => {
+  const w = (name: string, body: string): ObjectWrite => ({
+    name,
+    body,
+    contentType: "application/json",
+    cacheControl: undefined,
+  });
+  const stored = (body: string, contentType?: string): StoredObject => ({
+    body: Buffer.from(body),
+    contentType,
+  });
+  const desired = [w(DISCOVERY_OBJECT, "d"), w(JWKS_OBJECT, "j"), w(STATE_OBJECT, "s")];
+
+  it("writes state, then JWKS, then discovery", () => {
+    assert.deepEqual(
+      writesNeeded(desired, new Map()).map((x) => x.name),
+      [STATE_OBJECT, JWKS_OBJECT, DISCOVERY_OBJECT],
+    );
+  });
+  it("writes nothing when everything is current (a directory has no content types)", () => {
+    const cur = new Map([
+      [DISCOVERY_OBJECT, stored("d")],
+      [JWKS_OBJECT, stored("j", "application/json")],
+      [STATE_OBJECT, stored("s")],
+    ]);
+    assert.deepEqual(writesNeeded(desired, cur), []);
+  });
+  it("rewrites an object with the wrong content type or bytes", () => {
+    const cur = new Map([
+      [DISCOVERY_OBJECT, stored("d", "binary/octet-stream")],
+      [JWKS_OBJECT, stored("j2")],
+      [STATE_OBJECT, stored("s")],
+    ]);
+    assert.deepEqual(
+      writesNeeded(desired, cur).map((x) => x.name),
+      [JWKS_OBJECT, DISCOVERY_OBJECT],
+    );
+  });
+});
+
+describe("HTTP caching", () => {
+  const etag = etagOf("body");
+  it("a strong quoted ETag of the bytes", () => {
+    assert.match(etag, /^"[A-Za-z0-9_-]{43}"$/);
+    assert.notEqual(etagOf("body2"), etag);
+  });
+  for (const [header, hit] of [
+    [undefined, false],
+    ["", false],
+    [etag, true],
+    [`W/${etag}`, true],
+    [`"other", ${etag}`, true],
+    ['"other"', false],
+    ["*", true],
+    [etag.slice(1, -1), false],
+  ] as const) {
+    it(`If-None-Match ${JSON.stringify(header)} → ${hit ? "304" : "200"}`, () => {
+      assert.equal(ifNoneMatchHits(header, etag), hit);
+    });
+  }
+});
+
+describe("targets and the bucket policy", () => {
+  for (const [text, want] of [
+    ["s3://my-bucket", { kind: "s3", bucket: "my-bucket", prefix: "" }],
+    ["s3://my-bucket/", { kind: "s3", bucket: "my-bucket", prefix: "" }],
+    ["s3://my-bucket/clusters/prod/", { kind: "s3", bucket: "my-bucket", prefix: "clusters/prod" }],
+    ["dir:///srv/oidc", { kind: "dir", path: "/srv/oidc" }],
+  ] as const) {
+    it(`parses ${text}`, () => {
+      assert.deepEqual(parseTarget(text), { ...want, text });
+    });
+  }
+  for (const [text, message] of [
+    ["https://bucket", /unknown scheme/],
+    ["s3://", /no bucket/],
+    ["s3://My_Bucket", /not an S3 bucket name/],
+    ["dir://", /no directory/],
+    ["s3://b-1/a//b", /empty path segment/],
+  ] as const) {
+    it(`refuses ${text}`, () => {
+      assert.throws(
+        () => parseTarget(text),
+        (e: unknown) => e instanceof IrsaError && message.test(e.message),
+      );
+    });
+  }
+
+  it("the policy grants s3:GetObject on exactly the two objects to anyone, nothing else", () => {
+    const p = JSON.parse(bucketPolicy("my-oidc", "/c1/")) as {
+      Statement: { Effect: string; Principal: string; Action: string; Resource: string[] }[];
+    };
+    assert.equal(p.Statement.length, 1);
+    const [s] = p.Statement;
+    assert.deepEqual(s, {
+      Sid: "IrsaIssuerDocumentsPublicRead",
+      Effect: "Allow",
+      Principal: "*",
+      Action: "s3:GetObject",
+      Resource: [
+        "arn:aws:s3:::my-oidc/c1/.well-known/openid-configuration",
+        "arn:aws:s3:::my-oidc/c1/openid/v1/jwks",
+      ],
+    });
+    assert.deepEqual(
+      (JSON.parse(bucketPolicy("b-1", undefined, "aws-cn")) as typeof p).Statement[0]?.Resource,
+      ["arn:aws-cn:s3:::b-1/.well-known/openid-configuration", "arn:aws-cn:s3:::b-1/openid/v1/jwks"],
+    );
+  });
+  it("refuses a bucket name S3 would refuse", () => {
+    for (const b of ["ab", "a..b", "192.168.0.1", "-ab", "UPPER"]) {
+      assert.throws(() => checkBucketName(b), IrsaError, b);
+    }
+  });
+});
