@@ -30,6 +30,8 @@ describe("irsa loads only what a command needs", () => {
     ["irsa jwks", ["jwks", "--key", pub]],
     ["irsa discovery", ["discovery", "--issuer", "https://issuer.example.com", "--key", pub]],
     ["irsa webhook --help", ["webhook", "--help"]],
+    ["irsa issuer sync --help", ["issuer", "sync", "--help"]],
+    ["irsa issuer print-bucket-policy", ["issuer", "print-bucket-policy", "--bucket", "oidc-bucket"]],
     ["irsa webhook with a usage error", ["webhook", "--port", "x"]],
   ];
   for (const [name, argv] of cases) {
