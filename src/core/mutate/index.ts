@@ -18,6 +18,7 @@ export type {
   PodView,
   VolumeView,
 } from "./mutate.js";
+export { configuresOwnCredentials } from "./container.js";
 export { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
 export {
   containerCredentialsSettings,
