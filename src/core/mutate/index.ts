@@ -24,6 +24,7 @@ export {
   containerCredentialsSettings,
   defaultServiceAccountSettings,
   parseContainerCredentialsIdentities,
+  partitionForRegion,
   roleArnWarning,
   serviceAccountSettings,
   serviceAccountSettingsFromAnnotations,
@@ -34,3 +35,9 @@ export type {
   ServiceAccountOptions,
   ServiceAccountSettings,
 } from "./service-account.js";
+export {
+  CONFIG_MAP_NAME,
+  configMapEntry,
+  parseConfigMapEntries,
+  type ConfigMapEntries,
+} from "./config-map.js";
