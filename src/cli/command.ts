@@ -15,6 +15,8 @@ export interface Command {
   readonly help: string;
   readonly options: Options;
   readonly positionals?: { readonly min: number; readonly max: number; readonly name: string };
+  /** Rewrites argv before parsing (e.g. Go's `-flag` syntax). */
+  normalizeArgs?(argv: readonly string[]): string[];
   run(values: Values, positionals: string[], io: CliIO): Promise<number>;
 }
 
@@ -64,7 +66,7 @@ function goBooleans(cmd: Command, argv: string[]): { args: string[]; falses: str
 }
 
 export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
-  const { args, falses } = goBooleans(cmd, argv);
+  const { args, falses } = goBooleans(cmd, cmd.normalizeArgs?.(argv) ?? argv);
   let parsed;
   try {
     parsed = parseArgs({ args, options: cmd.options, allowPositionals: true, strict: true });

@@ -184,3 +184,111 @@ export function webhookConfigFromFlags(
   }
   return webhookConfig({ ...(overrides as Partial<FlagValues>), jitter });
 }
+
+/**
+ * Upstream flags that have no effect here, accepted so that an existing Deployment's arguments
+ * still start `irsa webhook`: klog's logging flags (logs are JSON on stdout; `-v` maps to
+ * --log-level) and the in-cluster certificate mode's names.
+ */
+export const NO_EFFECT_FLAGS: Readonly<Record<string, "string" | "boolean">> = {
+  add_dir_header: "boolean",
+  alsologtostderr: "boolean",
+  alsologtostderrthreshold: "string",
+  legacy_stderr_threshold_behavior: "boolean",
+  log_backtrace_at: "string",
+  log_dir: "string",
+  log_file: "string",
+  log_file_max_size: "string",
+  logtostderr: "boolean",
+  one_output: "boolean",
+  skip_headers: "boolean",
+  skip_log_headers: "boolean",
+  stderrthreshold: "string",
+  vmodule: "string",
+  "service-name": "string",
+  "tls-secret": "string",
+};
+
+/**
+ * Go's flag syntax as upstream's pflag and klog take it, rewritten for node:util parseArgs:
+ * `-name` is `--name` (any known long flag with one dash) and `-v N`, `-vN`, `-v=N` are `--v=N`.
+ */
+export function goStyleArgs(argv: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (const [i, a] of argv.entries()) {
+    if (a === "--") return [...out, ...argv.slice(i)];
+    const short = /^-v(?:=?([0-9]+))?$/.exec(a);
+    if (short !== null) {
+      out.push(short[1] === undefined ? "--v" : `--v=${short[1]}`);
+      continue;
+    }
+    const m = /^-([^-=][^=]+)(=.*)?$/s.exec(a);
+    if (m !== null && Object.hasOwn(options, m[1] ?? "")) {
+      out.push(`--${m[1] ?? ""}${m[2] ?? ""}`);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** --tls-min-version as upstream takes it ("1.2" or "VersionTLS12") to Node's name. */
+export function tlsMinVersion(value: string): "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3" | undefined {
+  const table = { "1.0": "TLSv1", "1.1": "TLSv1.1", "1.2": "TLSv1.2", "1.3": "TLSv1.3" } as const;
+  const v = /^VersionTLS1([0-3])$/.exec(value);
+  const key = v === null ? value : `1.${v[1] ?? ""}`;
+  return Object.hasOwn(table, key) ? table[key as keyof typeof table] : undefined;
+}
+
+/** Go's cipher suite names (tls.CipherSuites and InsecureCipherSuites) to OpenSSL's, for TLS 1.2 and below. */
+const GO_CIPHER_SUITES: Readonly<Record<string, string>> = {
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
+  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
+  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: "ECDHE-RSA-DES-CBC3-SHA",
+  TLS_RSA_WITH_3DES_EDE_CBC_SHA: "DES-CBC3-SHA",
+  TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: "ECDHE-ECDSA-RC4-SHA",
+  TLS_ECDHE_RSA_WITH_RC4_128_SHA: "ECDHE-RSA-RC4-SHA",
+  TLS_RSA_WITH_RC4_128_SHA: "RC4-SHA",
+};
+/** TLS 1.3's suites: Go accepts the names but they are not configurable (nor here). */
+const TLS13_SUITES = new Set([
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+]);
+
+/**
+ * --tls-cipher-suites (Go names, comma-separated) as an OpenSSL cipher list; undefined when it
+ * names none configurable (the defaults stay). Throws with the unknown name.
+ */
+export function tlsCiphers(value: string): string | undefined {
+  const out: string[] = [];
+  for (const raw of value.split(",")) {
+    const name = raw.trim();
+    if (name === "" || TLS13_SUITES.has(name)) continue;
+    const openssl = GO_CIPHER_SUITES[name];
+    if (openssl === undefined) throw new Error(`unsupported cipher suite: ${name}`);
+    out.push(openssl);
+  }
+  return out.length === 0 ? undefined : out.join(":");
+}
+
+/** klog's -v level as a --log-level: 4 and above is where upstream logs per-pod detail. */
+export function logLevelForVerbosity(v: number): "debug" | "info" {
+  return v >= 4 ? "debug" : "info";
+}

@@ -11,6 +11,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { SecureContextOptions } from "node:tls";
 import type { Registry } from "prom-client";
 import { IrsaError } from "../core/errors.js";
 import type { Log } from "./log.js";
@@ -101,6 +102,8 @@ export interface HttpsServerOptions {
   /** What the port is for, in errors ("admission (HTTPS)"). */
   readonly what: string;
   readonly tls: ReloadingTls;
+  /** Overrides of TLS_OPTIONS (e.g. --tls-min-version, --tls-cipher-suites), kept across reloads. */
+  readonly secureOptions?: Pick<SecureContextOptions, "minVersion" | "ciphers">;
   readonly log: Log;
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -126,6 +129,7 @@ export async function startHttpsServer(opts: HttpsServerOptions): Promise<Runnin
     {
       ...opts.tls.pair,
       ...TLS_OPTIONS,
+      ...opts.secureOptions,
       // Stalled connections (slowloris) each hold a descriptor: kube-apiserver completes the
       // handshake and sends each request at once, and gives up on a webhook after at most 30 s.
       handshakeTimeout: STALL_TIMEOUT_MS,
@@ -153,7 +157,7 @@ export async function startHttpsServer(opts: HttpsServerOptions): Promise<Runnin
     opts.log.debug({ err: e.message }, "TLS handshake failed");
   });
   opts.tls.onChange((pair) => {
-    server.setSecureContext({ ...pair, ...TLS_OPTIONS });
+    server.setSecureContext({ ...pair, ...TLS_OPTIONS, ...opts.secureOptions });
   });
   const port = await listen(server, opts.port, opts.host, opts.what);
 
@@ -198,6 +202,8 @@ export interface HealthServerOptions {
   readonly readiness: Readiness;
   /** Served on /metrics when given. */
   readonly registry?: Registry;
+  /** Further GET routes by path (e.g. a debug dump), each answering a JSON text. */
+  readonly routes?: Readonly<Record<string, () => string>>;
 }
 
 export interface RunningHealthServer {
@@ -222,6 +228,11 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Runn
           send(res, 500, errorBody("INTERNAL", String(e)));
         },
       );
+      return;
+    }
+    const route = opts.routes?.[pathOf(req)];
+    if (route !== undefined && req.method === "GET") {
+      send(res, 200, route(), "application/json");
       return;
     }
     if (!healthRoute(req, res, opts.readiness)) {

@@ -6,11 +6,15 @@
 import { ANNOTATIONS, type WebhookConfig } from "../core/mutate/config.js";
 import { parseGoInt64 } from "../core/go/parse.js";
 import {
+  configMapEntry,
   defaultServiceAccountSettings,
   mutationPatch,
   podServiceAccountName,
   roleArnWarning,
   serviceAccountSettingsFromAnnotations,
+  type ComposeRoleArn,
+  type ConfigMapEntries,
+  type ServiceAccountSettings,
 } from "../core/mutate/index.js";
 import type { PodCreateRequest } from "../core/admission.js";
 import type { LookupResult } from "./sa-cache.js";
@@ -27,6 +31,12 @@ export const GRACE_PERIOD_ANNOTATION = "service-account-lookup-grace-period";
  */
 export const DEFAULT_GRACE_PERIOD_MS = 1000;
 
+/**
+ * The longest a review may wait, whatever a pod's annotation asks: kube-apiserver's largest webhook
+ * timeout (timeoutSeconds is at most 30). Also keeps the timer within what Node's setTimeout takes.
+ */
+export const MAX_GRACE_PERIOD_MS = 30_000;
+
 /** Margin kept between our wait and kube-apiserver's deadline for the call, to answer in time. */
 export const DEADLINE_MARGIN_MS = 250;
 
@@ -41,7 +51,8 @@ function podAnnotation(pod: Readonly<Record<string, unknown>>, key: string): str
 
 /**
  * How long to wait for a missing account: the pod's annotation (ms) when it parses, else the flag;
- * never past kube-apiserver's deadline for this call (less a margin), never negative.
+ * never past kube-apiserver's deadline for this call (less a margin) nor MAX_GRACE_PERIOD_MS, never
+ * negative.
  */
 export function gracePeriodFor(
   pod: Readonly<Record<string, unknown>>,
@@ -51,7 +62,7 @@ export function gracePeriodFor(
 ): number {
   const raw = podAnnotation(pod, `${prefix}/${GRACE_PERIOD_ANNOTATION}`);
   const fromPod = raw === undefined ? undefined : parseGoInt64(raw);
-  let grace = fromPod ?? flagMs;
+  let grace = Math.min(fromPod ?? flagMs, MAX_GRACE_PERIOD_MS);
   if (budgetMs !== undefined) grace = Math.min(grace, budgetMs - DEADLINE_MARGIN_MS);
   return Math.max(0, grace);
 }
@@ -67,6 +78,10 @@ export interface AdmitterOptions {
   readonly gracePeriodMs: number;
   /** "namespace/name" of the accounts listed for container credentials (current file contents). */
   readonly containerCredentials?: () => ReadonlySet<string>;
+  /** --compose-role-arn: a bare role name or path in role-arn becomes a full ARN. */
+  readonly composeRoleArn?: ComposeRoleArn;
+  /** --watch-config-map: the ConfigMap's entries, for accounts without a role-arn annotation. */
+  readonly configMap?: () => ConfigMapEntries;
 }
 
 export type PodAdmitter = (req: PodCreateRequest, budgetMs?: number) => Promise<PodDecision>;
@@ -83,16 +98,26 @@ export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
     // so use them if cached but never wait for them.
     const grace = listed ? 0 : gracePeriodFor(pod, config.annotationPrefix, opts.gracePeriodMs, budgetMs);
     const found = await opts.cache.lookup(namespace, name, grace);
-    const settings =
+    const saOptions = { containerCredentials: listed, composeRoleArn: opts.composeRoleArn };
+    let settings: ServiceAccountSettings =
       found.annotations === undefined
-        ? defaultServiceAccountSettings(config, { containerCredentials: listed })
-        : serviceAccountSettingsFromAnnotations(found.annotations, config, { containerCredentials: listed });
+        ? defaultServiceAccountSettings(config, saOptions)
+        : serviceAccountSettingsFromAnnotations(found.annotations, config, saOptions);
+    // As upstream's cache: the account's own role ARN wins, then its ConfigMap entry.
+    const fromConfigMap =
+      settings.roleArn === "" && opts.configMap !== undefined
+        ? configMapEntry(opts.configMap(), namespace, name)
+        : undefined;
+    if (fromConfigMap !== undefined) {
+      const cc = settings.containerCredentials;
+      settings = { ...fromConfigMap, ...(cc !== undefined && { containerCredentials: cc }) };
+    }
     const result = mutationPatch(pod, settings, config);
     const warnings: string[] = [];
     const fields = { serviceAccount: name, mode: result.mode, lookup: found.via, graceMs: grace };
     let reason: string;
     if (result.mode === "none") {
-      if (found.annotations !== undefined) {
+      if (found.annotations !== undefined || fromConfigMap !== undefined) {
         reason = `service account has no ${config.annotationPrefix}/${ANNOTATIONS.roleArn} annotation`;
       } else if (found.via === "miss") {
         reason = `service account not found within ${grace} ms`;

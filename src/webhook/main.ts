@@ -3,10 +3,21 @@
  * list, metrics and the HTTPS server; runs until SIGTERM or SIGINT, then drains and stops.
  */
 import type { WebhookConfig } from "../core/mutate/config.js";
-import { parseContainerCredentialsIdentities } from "../core/mutate/index.js";
+import {
+  CONFIG_MAP_NAME,
+  parseConfigMapEntries,
+  parseContainerCredentialsIdentities,
+  partitionForRegion,
+  serviceAccountSettingsFromAnnotations,
+  type ComposeRoleArn,
+  type ConfigMapEntries,
+} from "../core/mutate/index.js";
+import { instanceIdentity } from "../adapters/imds.js";
+import { kubeConfigMapReader } from "../adapters/kubernetes/config-maps.js";
 import { loadKubeConfig } from "../adapters/kubernetes/kubeconfig.js";
 import { kubeServiceAccountSource } from "../adapters/kubernetes/service-accounts.js";
-import type { LogLevel } from "../runtime/log.js";
+import type { SecureVersion } from "node:tls";
+import type { Log, LogLevel } from "../runtime/log.js";
 import { createLogger } from "../runtime/logger.js";
 import { waitForSignal } from "../runtime/signals.js";
 import { podAdmitter } from "./admit.js";
@@ -28,6 +39,59 @@ export interface WebhookOptions {
   readonly watchNamespace: string | undefined;
   readonly gracePeriodMs: number;
   readonly logLevel: LogLevel;
+  /** --tls-min-version, --tls-cipher-suites. */
+  readonly secureOptions?: { readonly minVersion?: SecureVersion; readonly ciphers?: string };
+  /** --compose-role-arn; the account from IMDS when not given. */
+  readonly composeRoleArn?: { readonly accountId: string | undefined };
+  /** --watch-config-map: the ConfigMap's namespace and how often it is re-read. */
+  readonly watchConfigMap?: { readonly namespace: string; readonly pollMs: number };
+  /** --enable-debugging-handlers. */
+  readonly debuggingHandlers?: boolean;
+}
+
+async function composeRoleArn(o: WebhookOptions): Promise<ComposeRoleArn | undefined> {
+  if (o.composeRoleArn === undefined) return undefined;
+  if (o.composeRoleArn.accountId !== undefined) {
+    return {
+      accountId: o.composeRoleArn.accountId,
+      partition: partitionForRegion(o.config.awsDefaultRegion),
+    };
+  }
+  const id = await instanceIdentity();
+  return { accountId: id.accountId, partition: partitionForRegion(id.region) };
+}
+
+/** Re-reads the ConfigMap every `pollMs`; a bad or unreadable one keeps the last good entries. */
+function watchConfigMap(
+  read: () => Promise<Readonly<Record<string, string>> | undefined>,
+  o: WebhookOptions,
+  log: Log,
+): { current: () => ConfigMapEntries; close: () => void } {
+  let entries: ConfigMapEntries = new Map();
+  let last: string | undefined;
+  const poll = async (): Promise<void> => {
+    try {
+      const config = (await read())?.config;
+      if (config === last) return;
+      entries = parseConfigMapEntries(config, o.config.tokenExpiration);
+      last = config;
+      log.info({ configMap: CONFIG_MAP_NAME, serviceAccounts: entries.size }, "ConfigMap read");
+    } catch (e) {
+      log.warn(
+        { configMap: CONFIG_MAP_NAME, err: (e as Error).message },
+        "ConfigMap not read; keeping the last entries",
+      );
+    }
+  };
+  void poll();
+  const timer = setInterval(() => void poll(), Math.max(o.watchConfigMap?.pollMs ?? 10_000, 1000));
+  timer.unref();
+  return {
+    current: () => entries,
+    close: () => {
+      clearInterval(timer);
+    },
+  };
 }
 
 /** Runs the webhook until a signal; resolves with the exit code. Rejects (IrsaError) on bad setup. */
@@ -40,6 +104,11 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
       ? undefined
       : await watchContainerCredentials(ccFile, parseContainerCredentialsIdentities, log);
 
+  const compose = await composeRoleArn(o);
+  const cm =
+    o.watchConfigMap === undefined
+      ? undefined
+      : watchConfigMap(kubeConfigMapReader(kc, o.watchConfigMap.namespace, CONFIG_MAP_NAME), o, log);
   const metrics = new WebhookMetrics();
   const cache = new ServiceAccountCache(kubeServiceAccountSource(kc, o.watchNamespace), {
     annotationKeys: serviceAccountAnnotationKeys(o.config.annotationPrefix),
@@ -50,6 +119,20 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
     onSynced: metrics.onSynced,
   });
   metrics.trackDisconnected(() => cache.disconnectedForMs());
+  // Upstream's /debug/alpha/cache: the cached accounts' settings, keyed "namespace/name".
+  const dumpCache = (): string => {
+    const out: Record<string, unknown> = {};
+    for (const [key, annotations] of cache.entries()) {
+      const sa = serviceAccountSettingsFromAnnotations(annotations, o.config, { composeRoleArn: compose });
+      out[key] = {
+        RoleARN: sa.roleArn,
+        Audience: sa.audience,
+        UseRegionalSTS: sa.useRegionalSts,
+        TokenExpiration: sa.tokenExpiration,
+      };
+    }
+    return JSON.stringify(out, null, 1);
+  };
   const signal = waitForSignal(log);
   log.info(
     {
@@ -74,7 +157,11 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
         cache,
         gracePeriodMs: o.gracePeriodMs,
         containerCredentials: cc === undefined ? undefined : () => cc.current(),
+        composeRoleArn: compose,
+        configMap: cm === undefined ? undefined : () => cm.current(),
       }),
+      secureOptions: o.secureOptions,
+      metricsRoutes: o.debuggingHandlers === true ? { "/debug/alpha/cache": dumpCache } : undefined,
       ready: () => cache.synced(),
       log,
       metrics,
@@ -82,12 +169,14 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
   } catch (e) {
     await cache.stop();
     cc?.close();
+    cm?.close();
     throw e;
   }
   await signal;
   await server.close();
   await cache.stop();
   cc?.close();
+  cm?.close();
   log.flush();
   return 0;
 }

@@ -126,6 +126,11 @@ export class ServiceAccountCache {
   }
 
   /** Number of accounts known (annotated or not). */
+  /** Every cached account's kept annotations by "namespace/name" (the debug dump). */
+  entries(): IterableIterator<[string, Annotations]> {
+    return this.store.entries();
+  }
+
   size(): number {
     return this.store.size;
   }

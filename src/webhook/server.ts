@@ -31,6 +31,7 @@ import {
   startHttpsServer,
   type Readiness,
 } from "../runtime/http.js";
+import type { SecureVersion } from "node:tls";
 import type { Log } from "../runtime/log.js";
 import { certSummary, ReloadingTls } from "../runtime/tls.js";
 import type { WebhookMetrics } from "./metrics.js";
@@ -82,6 +83,10 @@ export interface WebhookServerOptions {
   readonly metricsPort: number;
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
+  /** --tls-min-version and --tls-cipher-suites, as Node's TLS options. */
+  readonly secureOptions?: { readonly minVersion?: SecureVersion; readonly ciphers?: string };
+  /** Further GET routes on the metrics port (--enable-debugging-handlers). */
+  readonly metricsRoutes?: Readonly<Record<string, () => string>>;
   /** Re-read the TLS files this often even without a file event (default 10 s). */
   readonly tlsPollIntervalMs?: number;
   readonly admitPod: AdmitPod;
@@ -272,6 +277,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       port: opts.port,
       what: "admission (HTTPS)",
       tls,
+      secureOptions: opts.secureOptions,
       log,
       onRequest: (req, res) => {
         const path = pathOf(req);
@@ -289,6 +295,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       port: opts.metricsPort,
       readiness,
       registry: metrics.registry,
+      routes: opts.metricsRoutes,
     });
   } catch (e) {
     tls.close();

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Builds every e2e test peer that is missing, in a cache outside the repository, and prints how long
-# each took: kube-apiserver + etcd, MinIO, and the Python venv (moto server, the AWS CLI).
+# each took: kube-apiserver + etcd, MinIO, upstream's pod-identity webhook (the differential test's
+# peer; its source from IRSA_UPSTREAM_WEBHOOK_SRC when set), and the Python venv (moto server, the AWS CLI).
 # Usage: build-all.sh           build what is missing (cached peers cost nothing)
 #        build-all.sh --check   build nothing; fail, saying how to build them, if any peer is missing
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 kube_bin="$(bash "$here/build-kube.sh" --where)"
 minio_bin="$(bash "$here/build-minio.sh" --where)"
+upstream_bin="$(bash "$here/build-upstream-webhook.sh" --where)"
 py_dir="$(bash "$here/setup-python.sh" --where)"
 have_kube() { [ -x "$kube_bin/kube-apiserver" ] && [ -x "$kube_bin/etcd" ]; }
 have_minio() { [ -x "$minio_bin/minio" ]; }
+have_upstream() { [ -x "$upstream_bin/amazon-eks-pod-identity-webhook" ]; }
 have_python() { [ -f "$py_dir/.complete" ] && [ -x "$py_dir/bin/moto_server" ] && [ -x "$py_dir/bin/aws" ]; }
 
 if [ "${1:-}" = "--check" ]; then
   missing=()
   have_kube || missing+=("kube-apiserver and etcd (expected in $kube_bin; bash test/peers/build-kube.sh)")
   have_minio || missing+=("MinIO (expected in $minio_bin; bash test/peers/build-minio.sh)")
+  have_upstream || missing+=("upstream's webhook (expected in $upstream_bin; bash test/peers/build-upstream-webhook.sh, with IRSA_UPSTREAM_WEBHOOK_SRC=<source tarball> where the Go module proxy refuses the module)")
   have_python || missing+=("moto and the AWS CLI (expected venv $py_dir; bash test/peers/setup-python.sh)")
   if [ ${#missing[@]} -gt 0 ]; then
     echo "e2e test peers are missing:" >&2
@@ -41,5 +45,6 @@ step() { # name, check function, script
 start="$(now)"
 step "kube-apiserver + etcd" have_kube build-kube.sh
 step "minio" have_minio build-minio.sh
+step "upstream webhook" have_upstream build-upstream-webhook.sh
 step "moto + aws cli venv" have_python setup-python.sh
 echo "peers: ready in $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')s"

@@ -388,18 +388,79 @@ describe("env already present", () => {
       assert.deepEqual(envOf(r).slice(0, env.length), env, "existing entries are untouched");
     });
   }
+});
 
-  it("still mounts the token in a container that has every env var (unlike upstream)", () => {
-    const env = [
-      { name: "AWS_ROLE_ARN", value: ARN },
-      { name: "AWS_REGION", value: "x" },
-      { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
+describe("a container that configures its own credentials is left alone (upstream's rule)", () => {
+  // Upstream (addEnvToContainer): one of the mode's credential vars, a region var and
+  // AWS_STS_REGIONAL_ENDPOINTS in env: no env and no mount for that container.
+  const WI = ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"] as const;
+  const CC = ["AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] as const;
+  const REGION = ["AWS_REGION", "AWS_DEFAULT_REGION"];
+  const STS = "AWS_STS_REGIONAL_ENDPOINTS";
+  const modes = [
+    { mode: "web-identity", credential: WI, other: CC, options: {} },
+    { mode: "container-credentials", credential: CC, other: WI, options: { containerCredentials: true } },
+  ] as const;
+  const flagSets = [
+    { name: "no region or regional-STS flag", config: {} },
+    {
+      name: "region and regional STS set",
+      config: { awsDefaultRegion: "eu-west-1", stsRegionalEndpoint: true },
+    },
+  ];
+  for (const m of modes) {
+    for (const flags of flagSets) {
+      for (const credential of m.credential) {
+        for (const region of REGION) {
+          const names = [credential, region, STS];
+          it(`${m.mode}, ${flags.name}: ${names.join(" + ")} present: no env, no mount`, () => {
+            const env = names.map((name) => ({ name, value: "mine" }));
+            const c = { name: "app", env, volumeMounts: [{ name: "own", mountPath: "/own" }] };
+            const r = run(pod({ containers: [c, { name: "other" }] }), {
+              options: m.options,
+              config: flags.config,
+            });
+            assert.equal(r.mode, m.mode);
+            assert.ok(!r.patch.some((o) => o.path.startsWith("/spec/containers/0")), JSON.stringify(r.patch));
+            assert.deepEqual(containers(r)[0], c);
+            assert.ok(
+              r.patch.some((o) => o.path.startsWith("/spec/containers/1")),
+              "the other container is mutated",
+            );
+            assert.ok(
+              r.patch.some((o) => o.path === "/spec/volumes"),
+              "the pod still gets the volume",
+            );
+          });
+        }
+      }
+    }
+    const partial: [string, string[]][] = [
+      ["credential and region, no AWS_STS_REGIONAL_ENDPOINTS", [m.credential[0], "AWS_REGION"]],
+      ["credential and AWS_STS_REGIONAL_ENDPOINTS, no region", [m.credential[1], STS]],
+      ["region and AWS_STS_REGIONAL_ENDPOINTS, no credential var", ["AWS_DEFAULT_REGION", STS]],
+      [
+        "the other mode's credential var, region and AWS_STS_REGIONAL_ENDPOINTS",
+        [m.other[0], "AWS_REGION", STS],
+      ],
     ];
-    const r = run(withEnv(env));
-    assert.deepEqual(
-      r.patch.map((o) => o.path),
-      ["/spec/volumes", "/spec/containers/0/volumeMounts"],
-    );
+    for (const [name, names] of partial) {
+      it(`${m.mode}: ${name}: still mutated (mount added)`, () => {
+        const env = names.map((n) => ({ name: n, value: "mine" }));
+        const r = run(pod({ containers: [{ name: "app", env }] }), { options: m.options });
+        assert.ok(
+          r.patch.some((o) => o.path === "/spec/containers/0/volumeMounts"),
+          JSON.stringify(r.patch),
+        );
+      });
+    }
+  }
+
+  it("an init container is left alone by the same rule", () => {
+    const env = ["AWS_ROLE_ARN", "AWS_REGION", STS].map((name) => ({ name, value: "x" }));
+    const r = run(pod({ initContainers: [{ name: "init", env }] }));
+    assert.ok(!r.patch.some((o) => o.path.startsWith("/spec/initContainers")));
+    assert.ok(r.patch.some((o) => o.path.startsWith("/spec/containers/0")));
   });
 });
 

@@ -14,6 +14,14 @@ describe("checkIssuerUrl", () => {
     ["https://issuer.example.com#frag", "URL_HAS_FRAGMENT", /has a fragment/],
     ["https://user:pw@issuer.example.com", "URL_INVALID", /user credentials/],
     ["s3://bucket/path", "URL_NOT_HTTPS", /https/],
+    // What Go's net/url (kube-apiserver's) reads with an empty host or refuses, though WHATWG URL
+    // parsing takes them.
+    ["https:x", "URL_INVALID", /has no host/],
+    ["https:///path", "URL_INVALID", /has no host/],
+    ["https:\\\\x\\y", "URL_INVALID", /backslash/],
+    ["https://issuer.example.com\\path", "URL_INVALID", /backslash/],
+    ["https://issuer.exa\nmple.com", "URL_INVALID", /control character/],
+    ["https://issuer.example.com/a\tb", "URL_INVALID", /control character/],
   ];
   for (const [url, code, re] of bad) {
     it(`refuses ${JSON.stringify(url)} with ${code}`, () => {
@@ -24,6 +32,18 @@ describe("checkIssuerUrl", () => {
       );
     });
   }
+
+  it("the hint for a URL without a host does not suggest one without a host either", () => {
+    assert.throws(
+      () => checkIssuerUrl("file:///etc/passwd"),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.code === "URL_NOT_HTTPS" &&
+        e.hint !== undefined &&
+        !e.hint.includes("https:///") &&
+        e.hint.includes("https://oidc.example.com"),
+    );
+  });
 
   it("accepts https with a path and keeps the string exactly as given", () => {
     const r = checkIssuerUrl("https://Oidc.Example.com/cluster-1");

@@ -8,7 +8,12 @@ import {
 } from "../../src/core/mutate/index.js";
 import type { PodCreateRequest } from "../../src/core/admission.js";
 import { parseGoDuration } from "../../src/core/go/parse.js";
-import { DEADLINE_MARGIN_MS, gracePeriodFor, podAdmitter } from "../../src/webhook/admit.js";
+import {
+  DEADLINE_MARGIN_MS,
+  MAX_GRACE_PERIOD_MS,
+  gracePeriodFor,
+  podAdmitter,
+} from "../../src/webhook/admit.js";
 import { fakeLookup, podCreateRequest } from "../support/admission.js";
 
 describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {
@@ -69,6 +74,18 @@ describe("gracePeriodFor", () => {
       10_000 - DEADLINE_MARGIN_MS,
     ],
     ["no wait when the deadline is nearly spent", {}, 100, 0],
+    [
+      "a huge annotation is capped at the largest admission timeout (no TimeoutOverflowWarning)",
+      withAnnotation("9223372036854775807"),
+      undefined,
+      MAX_GRACE_PERIOD_MS,
+    ],
+    [
+      "capped at the largest admission timeout even with a longer budget",
+      withAnnotation("45000"),
+      60_000,
+      30_000,
+    ],
   ];
   for (const [name, pod, budget, expected] of cases) {
     it(name, () => {

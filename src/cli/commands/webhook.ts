@@ -6,7 +6,17 @@ import { parseGoDuration } from "../../core/go/parse.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
 import { DEFAULT_GRACE_PERIOD_MS } from "../../webhook/admit.js";
 import { oneOf, str, usageError, type Command, type CommandBody, type Values } from "../command.js";
-import { WEBHOOK_FLAG_OPTIONS, webhookConfigFromFlags, webhookFlagsHelp } from "../webhook-flags.js";
+import { readFileSync } from "node:fs";
+import {
+  NO_EFFECT_FLAGS,
+  WEBHOOK_FLAG_OPTIONS,
+  goStyleArgs,
+  logLevelForVerbosity,
+  tlsCiphers,
+  tlsMinVersion,
+  webhookConfigFromFlags,
+  webhookFlagsHelp,
+} from "../webhook-flags.js";
 
 const DEFAULTS = {
   port: 443,
@@ -14,7 +24,27 @@ const DEFAULTS = {
   tlsCert: "/etc/webhook/certs/tls.crt",
   tlsKey: "/etc/webhook/certs/tls.key",
   namespace: "eks",
+  resyncPeriodMs: 60_000,
 } as const;
+
+/** How often the --watch-config-map ConfigMap is re-read at most (or --resync-period, if shorter). */
+const CONFIG_MAP_POLL_MS = 10_000;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as {
+    version?: string;
+  };
+  return `irsa-anywhere ${pkg.version ?? "unknown"}`;
+}
+
+function duration(values: Values, name: string, fallback: number, cmd: Command): number {
+  const text = str(values, name);
+  if (text === undefined) return fallback;
+  const ms = parseGoDuration(text);
+  if (ms === undefined || ms < 0)
+    throw usageError(`--${name} must be a duration such as 500ms, 1s or 0, got "${text}"`, cmd);
+  return ms;
+}
 
 function port(values: Values, name: string, fallback: number, cmd: Command): number {
   const v = str(values, name);
@@ -58,11 +88,31 @@ Options:
                               overrides it                                      default 1s
   --log-level L               debug, info, warn or error                        default info
 
-Accepted for compatibility with amazon-eks-pod-identity-webhook's out-of-cluster mode:
-  --namespace NS              the webhook's own namespace (upstream: for in-cluster certificates;
-                              not a watch restriction, see --watch-namespace)   default ${DEFAULTS.namespace}
+Upstream's other flags (amazon-eks-pod-identity-webhook's --help lists them all; Go syntax: -flag or
+--flag, =value or a separate value):
+  --tls-min-version V         1.0, 1.1, 1.2 or 1.3 (or VersionTLS12)           default 1.2
+  --tls-cipher-suites LIST    Go cipher suite names, comma-separated (TLS 1.2 and below)
+  --version                   print the version and exit
+  --compose-role-arn          a role-arn annotation without "arn:" is a role name or path: the ARN
+                              is built with the account (--compose-role-arn-account-id, else the
+                              EC2 instance identity document) and the partition of its region
+  --compose-role-arn-account-id ID
+                              the account for --compose-role-arn (not an upstream flag)
+  --watch-config-map          also read ServiceAccount settings from the ConfigMap
+                              pod-identity-webhook in --namespace (data.config, upstream's format),
+                              re-read every 10 s (or --resync-period if shorter)
+  --resync-period D           Go duration; only paces --watch-config-map (the ServiceAccount watch
+                              keeps the cache exact without a resync)                default 1m0s
+  --enable-debugging-handlers GET /debug/alpha/cache on the metrics port: the cached accounts'
+                              settings as JSON
+  -v, --v N                   klog verbosity: 4 or more is --log-level=debug, else info
+  --namespace NS              the webhook's own namespace (the ConfigMap's; not a watch
+                              restriction, see --watch-namespace)               default ${DEFAULTS.namespace}
   --in-cluster=false          certificates from the CSR API (upstream's default) are not supported
-  --service-name S, --tls-secret S, --logtostderr   ignored
+  --service-name, --tls-secret, klog's --logtostderr, --alsologtostderr, --alsologtostderrthreshold,
+  --stderrthreshold, --vmodule, --log_dir, --log_file, --log_file_max_size, --log_backtrace_at,
+  --add_dir_header, --skip_headers, --skip_log_headers, --one_output,
+  --legacy_stderr_threshold_behavior: accepted with a notice that they have no effect
 
 Webhook flags (upstream's names and defaults; booleans bare or as --flag=true|false):
 ${webhookFlagsHelp()}`,
@@ -79,12 +129,32 @@ ${webhookFlagsHelp()}`,
     "log-level": { type: "string" },
     namespace: { type: "string" },
     "in-cluster": { type: "boolean" },
-    "service-name": { type: "string" },
-    "tls-secret": { type: "string" },
-    logtostderr: { type: "boolean" },
+    "tls-min-version": { type: "string" },
+    "tls-cipher-suites": { type: "string" },
+    version: { type: "boolean" },
+    "compose-role-arn": { type: "boolean" },
+    "compose-role-arn-account-id": { type: "string" },
+    "watch-config-map": { type: "boolean" },
+    "resync-period": { type: "string" },
+    "enable-debugging-handlers": { type: "boolean" },
+    v: { type: "string" },
+    ...Object.fromEntries(Object.entries(NO_EFFECT_FLAGS).map(([name, type]) => [name, { type }])),
     ...WEBHOOK_FLAG_OPTIONS,
   },
-  async run(values) {
+  normalizeArgs(argv) {
+    return goStyleArgs(argv, this.options);
+  },
+  async run(values, _positionals, io) {
+    if (values.version === true) {
+      io.out(`${version()}\n`);
+      return 0;
+    }
+    const ignored = Object.keys(NO_EFFECT_FLAGS).filter((f) => values[f] !== undefined);
+    if (ignored.length > 0) {
+      io.err(
+        `irsa webhook: ${ignored.map((f) => `--${f}`).join(", ")}: accepted for compatibility, no effect (logs are JSON on stdout; serving certificates come from --tls-cert/--tls-key)\n`,
+      );
+    }
     const config = webhookConfigFromFlags(values, this);
     const httpsPort = port(values, "port", DEFAULTS.port, this);
     const metricsPort = port(values, "metrics-port", DEFAULTS.metricsPort, this);
@@ -94,11 +164,28 @@ ${webhookFlagsHelp()}`,
         this,
       );
     }
-    const graceText = str(values, "service-account-lookup-grace-period");
-    const graceMs = graceText === undefined ? DEFAULT_GRACE_PERIOD_MS : parseGoDuration(graceText);
-    if (graceMs === undefined || graceMs < 0) {
+    const graceMs = duration(values, "service-account-lookup-grace-period", DEFAULT_GRACE_PERIOD_MS, this);
+    const resyncMs = duration(values, "resync-period", DEFAULTS.resyncPeriodMs, this);
+    const minText = str(values, "tls-min-version");
+    const minVersion = minText === undefined || minText === "" ? undefined : tlsMinVersion(minText);
+    if (minText !== undefined && minText !== "" && minVersion === undefined) {
+      throw usageError(`--tls-min-version must be 1.0, 1.1, 1.2 or 1.3, got "${minText}"`, this);
+    }
+    let ciphers: string | undefined;
+    try {
+      ciphers = tlsCiphers(str(values, "tls-cipher-suites") ?? "");
+    } catch (e) {
+      throw usageError(`--tls-cipher-suites: ${(e as Error).message}`, this);
+    }
+    const vText = str(values, "v");
+    if (vText !== undefined && !/^[0-9]+$/.test(vText)) {
+      throw usageError(`-v must be a verbosity level (0, 1, 2, ...), got "${vText}"`, this);
+    }
+    const verbosityLevel = vText === undefined ? "info" : logLevelForVerbosity(Number(vText));
+    const accountId = str(values, "compose-role-arn-account-id");
+    if (accountId !== undefined && !/^[0-9]{12}$/.test(accountId)) {
       throw usageError(
-        `--service-account-lookup-grace-period must be a duration such as 500ms, 1s or 0, got "${graceText ?? ""}"`,
+        `--compose-role-arn-account-id must be a 12-digit account ID, got "${accountId}"`,
         this,
       );
     }
@@ -116,7 +203,20 @@ ${webhookFlagsHelp()}`,
       kubeApi: str(values, "kube-api"),
       watchNamespace,
       gracePeriodMs: graceMs,
-      logLevel: oneOf(values, "log-level", LOG_LEVELS, "info", this),
+      logLevel: oneOf(values, "log-level", LOG_LEVELS, verbosityLevel, this),
+      secureOptions: {
+        ...(minVersion !== undefined && { minVersion }),
+        ...(ciphers !== undefined && { ciphers }),
+      },
+      composeRoleArn: values["compose-role-arn"] === true ? { accountId } : undefined,
+      watchConfigMap:
+        values["watch-config-map"] === true
+          ? {
+              namespace: str(values, "namespace") ?? DEFAULTS.namespace,
+              pollMs: Math.min(CONFIG_MAP_POLL_MS, resyncMs || CONFIG_MAP_POLL_MS),
+            }
+          : undefined,
+      debuggingHandlers: values["enable-debugging-handlers"] === true,
     });
   },
 };

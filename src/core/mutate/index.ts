@@ -18,11 +18,13 @@ export type {
   PodView,
   VolumeView,
 } from "./mutate.js";
+export { configuresOwnCredentials } from "./container.js";
 export { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
 export {
   containerCredentialsSettings,
   defaultServiceAccountSettings,
   parseContainerCredentialsIdentities,
+  partitionForRegion,
   roleArnWarning,
   serviceAccountSettings,
   serviceAccountSettingsFromAnnotations,
@@ -33,3 +35,9 @@ export type {
   ServiceAccountOptions,
   ServiceAccountSettings,
 } from "./service-account.js";
+export {
+  CONFIG_MAP_NAME,
+  configMapEntry,
+  parseConfigMapEntries,
+  type ConfigMapEntries,
+} from "./config-map.js";

@@ -21,17 +21,10 @@ import {
 import { goJoinPath, parseGoInt64 } from "../go/parse.js";
 import { Fields, isObject, typeName, type JsonObject } from "../json.js";
 import { applyAddOperations, escapePointerToken, type PatchOperation } from "./patch.js";
+import { ENV, containerOps } from "./container.js";
 import type { ServiceAccountSettings } from "./service-account.js";
 
-export const ENV = {
-  roleArn: "AWS_ROLE_ARN",
-  webIdentityTokenFile: "AWS_WEB_IDENTITY_TOKEN_FILE",
-  containerCredentialsFullUri: "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  containerAuthorizationTokenFile: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  region: "AWS_REGION",
-  defaultRegion: "AWS_DEFAULT_REGION",
-  stsRegionalEndpoints: "AWS_STS_REGIONAL_ENDPOINTS",
-} as const;
+export { ENV };
 
 export type MutationMode = "none" | "web-identity" | "container-credentials";
 
@@ -261,40 +254,6 @@ export function planPodPatch(
       { name: ENV.webIdentityTokenFile, value: tokenFile },
     ],
   };
-}
-
-/** The env entries a container lacks, in upstream's order; a group already partly present is left alone. */
-function missingEnv(env: readonly string[], plan: PodPatchPlan): { name: string; value: string }[] {
-  const has = new Set(env);
-  const out: { name: string; value: string }[] = [];
-  if (plan.useRegionalSts && !has.has(ENV.stsRegionalEndpoints)) {
-    out.push({ name: ENV.stsRegionalEndpoints, value: "regional" });
-  }
-  if (plan.region !== "" && !has.has(ENV.region) && !has.has(ENV.defaultRegion)) {
-    out.push({ name: ENV.defaultRegion, value: plan.region }, { name: ENV.region, value: plan.region });
-  }
-  if (!plan.credentialEnv.some((e) => has.has(e.name)))
-    out.push(...plan.credentialEnv.map((e) => ({ ...e })));
-  return out;
-}
-
-function containerOps(c: ContainerView, base: string, plan: PodPatchPlan): PatchOperation[] {
-  if (plan.skipContainers.has(c.name)) return [];
-  const ops: PatchOperation[] = [];
-  const env = missingEnv(c.env ?? [], plan);
-  if (env.length > 0) {
-    if (c.env === undefined) ops.push({ op: "add", path: `${base}/env`, value: env });
-    else for (const e of env) ops.push({ op: "add", path: `${base}/env/-`, value: e });
-  }
-  const mounts = c.mounts ?? [];
-  // A mount of the volume is kept whatever its path (as upstream). A different volume already
-  // mounted at the token's path is kept too: a second mount there would make the pod invalid.
-  if (!mounts.some((m) => m.name === plan.volumeName || m.mountPath === plan.mountPath)) {
-    const mount = { name: plan.volumeName, readOnly: true, mountPath: plan.mountPath };
-    if (c.mounts === undefined) ops.push({ op: "add", path: `${base}/volumeMounts`, value: [mount] });
-    else ops.push({ op: "add", path: `${base}/volumeMounts/-`, value: mount });
-  }
-  return ops;
 }
 
 /**

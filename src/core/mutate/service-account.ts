@@ -37,6 +37,18 @@ export interface ComposeRoleArn {
   readonly accountId: string;
 }
 
+/** The partition of a region, as upstream's --compose-role-arn derives it. */
+export function partitionForRegion(region: string): string {
+  const prefixes: [string, string][] = [
+    ["cn-", "aws-cn"],
+    ["us-gov-", "aws-us-gov"],
+    ["us-isob-", "aws-iso-b"],
+    ["us-iso-", "aws-iso"],
+    ["eusc-", "aws-eusc"],
+  ];
+  return prefixes.find(([p]) => region.startsWith(p))?.[1] ?? "aws";
+}
+
 export interface ServiceAccountOptions {
   /** The account is listed in the container-credentials configuration. */
   readonly containerCredentials?: boolean;

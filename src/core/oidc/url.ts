@@ -21,6 +21,28 @@ function parse(raw: string, what: string, flag: string): URL {
       `remove the spaces around the URL in ${flag}`,
     );
   }
+  // WHATWG URL parsing drops tabs and newlines and reads "\\" as "/"; Go's net/url, which
+  // kube-apiserver uses, refuses control characters and reads a backslash as part of an opaque
+  // URL with no host.
+  let control: string | undefined;
+  for (let i = 0; i < raw.length && control === undefined; i++) {
+    const code = raw.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) control = raw.charAt(i);
+  }
+  if (control !== undefined) {
+    throw new IrsaError(
+      "URL_INVALID",
+      `${what} ${JSON.stringify(raw)} contains a control character (${JSON.stringify(control)})`,
+      `remove line breaks, tabs and other control characters from ${flag}`,
+    );
+  }
+  if (raw.includes("\\")) {
+    throw new IrsaError(
+      "URL_INVALID",
+      `${what} "${raw}" contains a backslash, which kube-apiserver does not read as "/"`,
+      `write the URL with forward slashes, such as https://oidc.example.com/cluster-1, in ${flag}`,
+    );
+  }
   let u: URL;
   try {
     u = new URL(raw);
@@ -35,10 +57,13 @@ function parse(raw: string, what: string, flag: string): URL {
     throw new IrsaError(
       "URL_NOT_HTTPS",
       `${what} "${raw}" must use the https scheme, not ${u.protocol.replace(/:$/, "")}`,
-      `use https://${u.host}${u.pathname === "/" ? "" : u.pathname} (kube-apiserver and AWS STS accept only https)`,
+      u.host === ""
+        ? `pass an https URL with a host name, such as https://oidc.example.com/cluster-1, in ${flag} (kube-apiserver and AWS STS accept only https)`
+        : `use https://${u.host}${u.pathname === "/" ? "" : u.pathname} (kube-apiserver and AWS STS accept only https)`,
     );
   }
-  if (u.host === "") {
+  // "https:x" and "https:///path" parse here with a host; Go's net/url reads them with none.
+  if (u.host === "" || !/^https:\/\/[^/?#]/i.test(raw)) {
     throw new IrsaError(
       "URL_INVALID",
       `${what} "${raw}" has no host`,

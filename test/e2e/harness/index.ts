@@ -19,3 +19,4 @@ export * from "./aws.js";
 export * from "./kube.js";
 export * from "./peers.js";
 export * from "./pki.js";
+export * from "./upstream.js";

@@ -57,6 +57,16 @@ export function minioBin(): string {
   return need(join(dir, "minio"), "MinIO", "build-minio.sh");
 }
 
+/** aws/amazon-eks-pod-identity-webhook at the pinned commit: the differential test's peer. */
+export function upstreamWebhookBin(): string {
+  const dir = cached("upstream-webhook", () => where("build-upstream-webhook.sh"));
+  return need(
+    join(dir, "amazon-eks-pod-identity-webhook"),
+    "upstream's pod-identity webhook",
+    "build-upstream-webhook.sh",
+  );
+}
+
 function venv(): string {
   const dir = cached("py", () => where("setup-python.sh"));
   need(join(dir, ".complete"), "the Python peer venv (moto, AWS CLI)", "setup-python.sh");
