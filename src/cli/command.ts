@@ -94,6 +94,16 @@ export function strs(values: Values, name: string): string[] {
   return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === "string");
 }
 
+/** A TCP port option (0 to 65535; 0 picks a free port), or `fallback` when absent. */
+export function portOption(values: Values, name: string, fallback: number, cmd: Command): number {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) {
+    throw usageError(`--${name} must be a port number (0-65535), got "${v}"`, cmd);
+  }
+  return Number(v);
+}
+
 export function requireStr(values: Values, name: string, cmd: Command): string {
   const v = str(values, name);
   if (v === undefined || v === "") throw usageError(`--${name} is required`, cmd);

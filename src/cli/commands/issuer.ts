@@ -10,6 +10,7 @@ import { checkIssuerUrl } from "../../core/oidc/url.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
 import {
   oneOf,
+  portOption,
   requireStr,
   str,
   strs,
@@ -20,15 +21,6 @@ import {
   type Values,
 } from "../command.js";
 import type { SourceSpec, SyncSettings } from "../../issuer/main.js";
-
-function port(values: Values, name: string, fallback: number, cmd: Command): number {
-  const v = str(values, name);
-  if (v === undefined) return fallback;
-  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) {
-    throw usageError(`--${name} must be a port number (0-65535), got "${v}"`, cmd);
-  }
-  return Number(v);
-}
 
 function duration(values: Values, name: string, fallbackMs: number, cmd: Command, min = 1): number {
   const v = str(values, name);
@@ -98,7 +90,7 @@ function settings(values: Values, cmd: Command): SyncSettings {
     retainMs: duration(values, "retain", DEFAULT_RETAIN_MS, cmd, 0),
     intervalMs: duration(values, "interval", DEFAULT_INTERVAL_MS, cmd),
     host: str(values, "bind-address") || undefined,
-    metricsPort: port(values, "metrics-port", DEFAULT_METRICS_PORT, cmd),
+    metricsPort: portOption(values, "metrics-port", DEFAULT_METRICS_PORT, cmd),
     logLevel: oneOf(values, "log-level", LOG_LEVELS, "info", cmd),
   };
 }
@@ -191,7 +183,7 @@ ${SOURCE_HELP}`,
     const { runServe } = await import("../../issuer/main.js");
     return runServe({
       ...s,
-      port: port(values, "port", 8443, this),
+      port: portOption(values, "port", 8443, this),
       tlsCertFile,
       tlsKeyFile,
       dataDir: str(values, "data-dir") ?? "/var/lib/irsa-issuer",

@@ -5,7 +5,15 @@
 import { parseGoDuration } from "../../core/go/parse.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
 import { DEFAULT_GRACE_PERIOD_MS } from "../../webhook/admit.js";
-import { oneOf, str, usageError, type Command, type CommandBody, type Values } from "../command.js";
+import {
+  oneOf,
+  portOption,
+  str,
+  usageError,
+  type Command,
+  type CommandBody,
+  type Values,
+} from "../command.js";
 import { readFileSync } from "node:fs";
 import {
   NO_EFFECT_FLAGS,
@@ -44,15 +52,6 @@ function duration(values: Values, name: string, fallback: number, cmd: Command):
   if (ms === undefined || ms < 0)
     throw usageError(`--${name} must be a duration such as 500ms, 1s or 0, got "${text}"`, cmd);
   return ms;
-}
-
-function port(values: Values, name: string, fallback: number, cmd: Command): number {
-  const v = str(values, name);
-  if (v === undefined) return fallback;
-  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) {
-    throw usageError(`--${name} must be a port number (0-65535), got "${v}"`, cmd);
-  }
-  return Number(v);
 }
 
 export const webhook: CommandBody = {
@@ -156,8 +155,8 @@ ${webhookFlagsHelp()}`,
       );
     }
     const config = webhookConfigFromFlags(values, this);
-    const httpsPort = port(values, "port", DEFAULTS.port, this);
-    const metricsPort = port(values, "metrics-port", DEFAULTS.metricsPort, this);
+    const httpsPort = portOption(values, "port", DEFAULTS.port, this);
+    const metricsPort = portOption(values, "metrics-port", DEFAULTS.metricsPort, this);
     if (values["in-cluster"] === true) {
       throw usageError(
         "--in-cluster=true (certificates from the CSR API) is not supported: give the serving certificate with --tls-cert and --tls-key (e.g. from cert-manager) and pass --in-cluster=false",
