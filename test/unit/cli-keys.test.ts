@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -144,6 +145,25 @@ describe("irsa jwks and irsa discovery", () => {
     const r = await irsa("jwks", "--key", f);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /broken\.pem, PEM block 1 \(PUBLIC KEY\).*truncated/);
+  });
+
+  it("keys kid refuses a key file over 3 MiB without reading it whole", async () => {
+    const f = join(tmp(), "huge.pem");
+    writeFileSync(f, Buffer.alloc(50 * 1024 * 1024, 0x41));
+    const t0 = Date.now();
+    const r = await irsa("keys", "kid", f);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read key file .*huge\.pem: 52428800 bytes, over the 3145728-byte limit/);
+    assert.ok(Date.now() - t0 < 5000, "answered at once");
+  });
+
+  it("keys kid refuses a pipe instead of waiting for a writer forever", async () => {
+    const f = join(tmp(), "key.fifo");
+    execFileSync("mkfifo", [f]);
+    const r = await irsa("keys", "kid", f);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read key file .*key\.fifo: it is a pipe \(FIFO\)/);
+    assert.match(r.stderr, /hint: give a regular file/);
   });
 });
 

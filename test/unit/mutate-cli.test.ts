@@ -1,5 +1,6 @@
 /** `irsa mutate`, run in-process through runCli with in-memory streams (test/support/cli.ts). */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import { describe, it } from "node:test";
 import { WEBHOOK_FLAGS } from "../../src/cli/webhook-flags.js";
 import { DEFAULT_WEBHOOK_CONFIG } from "../../src/core/mutate/index.js";
 import { irsa } from "../support/cli.js";
-import { UPSTREAM_WEBHOOK_FIXTURES } from "../support/paths.js";
+import { KEY_FIXTURES, UPSTREAM_WEBHOOK_FIXTURES } from "../support/paths.js";
 
 const FIXTURES = UPSTREAM_WEBHOOK_FIXTURES;
 const ARN = "arn:aws:iam::111122223333:role/s3-reader";
@@ -19,6 +20,12 @@ function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
+}
+/** A named pipe with no writer: opening it for a blocking read would wait forever. */
+function fifo(name: string): string {
+  const path = join(dir, name);
+  execFileSync("mkfifo", [path]);
+  return path;
 }
 
 const POD = file(
@@ -214,7 +221,7 @@ describe("irsa mutate", () => {
     [
       "a pod file that is not YAML",
       () => ["--pod", file("broken.yaml", "spec: [\n  containers"), "--service-account", SA],
-      /^irsa mutate: cannot parse Pod file .*broken\.yaml/,
+      /^irsa mutate: cannot read Pod file .*broken\.yaml/,
     ],
     [
       "a pod with duplicate keys",
@@ -224,7 +231,7 @@ describe("irsa mutate", () => {
     [
       "an empty pod file",
       () => ["--pod", file("empty.yaml", ""), "--service-account", SA],
-      /Pod file .* is empty/,
+      /Pod file .*: the file is empty/,
     ],
     [
       "a pod whose env entry has no name",
@@ -250,6 +257,60 @@ describe("irsa mutate", () => {
         SA,
       ],
       /invalid pod: spec\.containers: expected an array, got a string/,
+    ],
+    [
+      "a pod whose alias refers to itself",
+      () => ["--pod", file("cycle.yaml", "metadata: &m\n  x: *m\nspec: {}\n"), "--service-account", SA],
+      /cannot read Pod file .*cycle\.yaml: an alias refers to itself/,
+    ],
+    [
+      "a pod that is an alias bomb",
+      () => [
+        "--pod",
+        file(
+          "bomb.yaml",
+          "a: &a [1,2,3,4,5,6,7,8,9]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n" +
+            "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n",
+        ),
+        "--service-account",
+        SA,
+      ],
+      /cannot read Pod file .*bomb\.yaml: Excessive alias count/,
+    ],
+    [
+      "a pod with a !!js/function tag",
+      () => ["--pod", file("fn.yaml", 'metadata: !!js/function "function(){}"\n'), "--service-account", SA],
+      /cannot read Pod file .*fn\.yaml: Unresolved tag: tag:yaml\.org,2002:js\/function/,
+    ],
+    [
+      "a PEM file given as the pod",
+      () => ["--pod", join(KEY_FIXTURES, "certificate.pem"), "--service-account", SA],
+      /cannot read Pod file .*certificate\.pem: expected a mapping with kind: Pod, got a string/,
+    ],
+    [
+      "a list given as the pod",
+      () => ["--pod", file("list.yaml", "- a\n- b\n"), "--service-account", SA],
+      /expected a mapping with kind: Pod, got a list/,
+    ],
+    [
+      "a ServiceAccount given as the pod",
+      () => [
+        "--pod",
+        file("sa-as-pod.yaml", "kind: ServiceAccount\nmetadata: {name: reader}\n"),
+        "--service-account",
+        SA,
+      ],
+      /cannot read Pod file .*: expected kind Pod, got "ServiceAccount"/,
+    ],
+    [
+      "a pipe given as the pod",
+      () => ["--pod", fifo("pod.fifo"), "--service-account", SA],
+      /cannot read pod file .*pod\.fifo: it is a pipe \(FIFO\)/,
+    ],
+    [
+      "a pod file over 3 MiB",
+      () => ["--pod", file("huge.yaml", `# ${"x".repeat(3 * 1024 * 1024)}\n`), "--service-account", SA],
+      /cannot read pod file .*huge\.yaml: \d+ bytes, over the 3145728-byte limit/,
     ],
     [
       "a missing pod file",

@@ -1,4 +1,4 @@
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { IrsaError } from "../../core/errors.js";
 import {
   mutatePod,
@@ -11,22 +11,40 @@ import { readTextFile } from "../../adapters/files.js";
 import { oneOf, OUTPUT_OPTION, requireStr, type CommandBody } from "../command.js";
 import { WEBHOOK_FLAG_OPTIONS, webhookConfigFromFlags, webhookFlagsHelp } from "../webhook-flags.js";
 
-/** One YAML or JSON document (duplicate keys refused, as kubectl does). */
-function parseManifest(text: string, file: string, what: string): unknown {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new IrsaError(
+/**
+ * One YAML or JSON document of `kind` (duplicate keys refused, as kubectl does). Unknown tags such as
+ * `!!js/function`, alias bombs and self-referencing aliases are refused with the file named, and a
+ * file that is not a mapping (a PEM file, a list) or is of another kind is not taken for a `kind`.
+ */
+function parseManifest(text: string, file: string, kind: "Pod" | "ServiceAccount"): unknown {
+  const refuse = (problem: string): IrsaError =>
+    new IrsaError(
       "INPUT_INVALID",
-      `cannot parse ${what} file ${file}: ${(e as Error).message}`,
-      `give one ${what} as YAML or JSON`,
+      `cannot read ${kind} file ${file}: ${problem}`,
+      `give one ${kind} as YAML or JSON`,
+    );
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem !== undefined) throw refuse(problem.message.split("\n")[0] ?? problem.message);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+    JSON.stringify(value); // a self-referencing alias is a cycle no Kubernetes object has
+  } catch (e) {
+    const message = (e as Error).message;
+    throw refuse(
+      /circular/i.test(message) ? "an alias refers to itself: no Kubernetes object is a cycle" : message,
     );
   }
-  if (doc === null || doc === undefined) {
-    throw new IrsaError("INPUT_INVALID", `${what} file ${file} is empty`, `give one ${what} as YAML or JSON`);
+  if (value === null || value === undefined) throw refuse("the file is empty");
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw refuse(
+      `expected a mapping with kind: ${kind}, got ${Array.isArray(value) ? "a list" : `a ${typeof value}`}`,
+    );
   }
-  return doc;
+  const got = (value as { kind?: unknown }).kind;
+  if (got !== undefined && got !== kind) throw refuse(`expected kind ${kind}, got ${JSON.stringify(got)}`);
+  return value;
 }
 
 function metaString(doc: unknown, key: "name" | "namespace"): string | undefined {
