@@ -618,10 +618,15 @@ describe("webhook server: serving certificate validity", () => {
       assert.equal(await servedFingerprint(server.port, caPem), fingerprint(first.certFile));
       assert.equal(await notAfterGauge(server.metricsPort), notAfter(first));
       // Back within the pair's validity: swapped in, and the gauge follows.
-      // (The file watcher may reload first; either way the new pair must now be served.)
+      // A reload the file watcher started under the old clock may still be in flight (and a
+      // concurrent reloadTls() shares its result), so ask until the new pair is served.
       clock = Date.now();
-      await server.reloadTls();
-      assert.equal(await servedFingerprint(server.port, caPem), fingerprint(second.certFile));
+      await until(async () => {
+        await server.reloadTls();
+        return (await servedFingerprint(server.port, caPem)) === fingerprint(second.certFile)
+          ? true
+          : undefined;
+      }, "the new pair once it is valid");
       assert.equal(await notAfterGauge(server.metricsPort), notAfter(second));
     } finally {
       await server.close();
