@@ -13,6 +13,10 @@ describe("checkIssuerUrl", () => {
     ["https://issuer.example.com/?", "URL_HAS_QUERY", /has a query/],
     ["https://issuer.example.com#frag", "URL_HAS_FRAGMENT", /has a fragment/],
     ["https://user:pw@issuer.example.com", "URL_INVALID", /user credentials/],
+    // Either half of the userinfo alone is enough to refuse: a user name without a password...
+    ["https://user@issuer.example.com", "URL_INVALID", /user credentials/],
+    // ...and a password with an empty user name.
+    ["https://:pw@issuer.example.com", "URL_INVALID", /user credentials/],
     ["s3://bucket/path", "URL_NOT_HTTPS", /https/],
   ];
   for (const [url, code, re] of bad) {

@@ -142,6 +142,33 @@ describe("podAdmitter", () => {
     assert.equal(d.fields?.mode, "container-credentials");
   });
 
+  for (const [what, annotations] of [
+    ["no role", {}],
+    ["a role ARN", { "eks.amazonaws.com/role-arn": arn }],
+  ] as const) {
+    it(`the container-credentials list wins for an account already cached with ${what}`, async () => {
+      const cache = fakeLookup({ "team-a/app": { annotations, via: "cache" } });
+      const admit = podAdmitter({
+        config,
+        cache,
+        gracePeriodMs: 1000,
+        containerCredentials: () => new Set(["team-a/app"]),
+      });
+      const d = await admit(request(spec));
+      assert.equal(d.fields?.mode, "container-credentials");
+      assert.equal(d.reason, "container-credentials");
+      assert.deepEqual(cache.asked, [["team-a/app", 0]]);
+      const pod = structuredClone({ metadata: { name: "p" }, spec });
+      applyAddOperations(pod, d.patch as PatchOperation[]);
+      const env = (pod.spec.containers[0] as { env?: { name: string; value?: string }[] }).env ?? [];
+      assert.ok(
+        env.some((e) => e.name === "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        "the EKS Pod Identity variables are injected",
+      );
+      assert.ok(!env.some((e) => e.name === "AWS_ROLE_ARN"), "no web-identity variables");
+    });
+  }
+
   it("an empty patch for a pod that already has everything", async () => {
     const cache = fakeLookup({
       "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": arn }, via: "cache" },
