@@ -207,7 +207,7 @@ describe("podAdmitter", () => {
     assert.match(d.reason, /^web-identity: the pod's own volume "aws-iam-token" is not a projected/);
     assert.equal(d.warnings?.length, 1);
     assert.match(
-      d.warnings?.[0] ?? "",
+      d.warnings[0] ?? "",
       /^irsa webhook: the pod's own volume "aws-iam-token" .*rename that volume/,
     );
   });
