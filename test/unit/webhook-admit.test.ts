@@ -58,6 +58,8 @@ describe("gracePeriodFor", () => {
   });
   const cases: [string, Record<string, unknown>, number | undefined, number][] = [
     ["the flag when the pod says nothing", {}, undefined, 1000],
+    ["the flag when metadata is null (JSON null is absent)", { metadata: null }, undefined, 1000],
+    ["the flag when annotations are null", { metadata: { annotations: null } }, undefined, 1000],
     ["the pod's annotation in ms", withAnnotation("250"), undefined, 250],
     ["the pod may disable waiting", withAnnotation("0"), undefined, 0],
     ["an unparseable annotation falls back to the flag", withAnnotation("2s"), undefined, 1000],
