@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import boundaries from "./eslint/boundaries.js";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "eslint.config.js", "eslint/", "reports/"] },
+  { ignores: ["dist/", "node_modules/", "eslint.config.js", "eslint/", "reports/", ".stryker-tmp/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

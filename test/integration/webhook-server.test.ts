@@ -864,3 +864,154 @@ describe("irsa webhook (child process, fake kube API)", () => {
     assert.ok(logs.some((l) => l.msg === "webhook stopped"));
   });
 });
+
+describe("irsa webhook --watch-container-credentials-config (child process, fake kube API)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-cc-"));
+  const ccFile = join(dir, "container-credentials.json");
+  let caPem: string;
+  let kube: FakeKube;
+  let child: ChildProcess;
+  const logs: Json[] = [];
+  let port = 0;
+
+  /** Replaces the file atomically, as a ConfigMap volume update does. */
+  const listFor = (...serviceAccounts: string[]): void => {
+    const identities = serviceAccounts.map((serviceAccount) => ({ namespace: "team-a", serviceAccount }));
+    writeFileSync(`${ccFile}.tmp`, JSON.stringify({ identities }));
+    renameSync(`${ccFile}.tmp`, ccFile);
+  };
+  const admit = async (sa: string): Promise<Json> => {
+    const p = pod(sa);
+    return patched(p, JSON.parse((await https(port, caPem, "/mutate", { body: review(p) })).body) as Answer);
+  };
+  const labelsOf = (p: Json): unknown => (p.metadata as { labels?: unknown }).labels;
+  const volumesOf = (p: Json): unknown[] => (p.spec as { volumes?: unknown[] }).volumes ?? [];
+
+  before(async () => {
+    const ca = await createCa(dir, "webhook test CA");
+    caPem = ca.certPem;
+    const serving = await issueServingCert(ca, "webhook");
+    kube = await startFakeKube();
+    kube.items.set("team-a/app", saObject("team-a", "app", { [ROLE]: ARN }));
+    kube.items.set("team-a/plain", saObject("team-a", "plain"));
+    kube.releaseList();
+    listFor("plain");
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "fake", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
+        users: [{ name: "u", user: {} }],
+        contexts: [{ name: "c", context: { cluster: "fake", user: "u" } }],
+        "current-context": "c",
+      }),
+    );
+    child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "webhook",
+        "--port=0",
+        "--metrics-port=0",
+        "--bind-address=127.0.0.1",
+        `--tls-cert=${serving.certFile}`,
+        `--tls-key=${serving.keyFile}`,
+        `--kubeconfig=${kubeconfig}`,
+        "--in-cluster=false",
+        `--watch-container-credentials-config=${ccFile}`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let buf = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString("utf8");
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          logs.push(JSON.parse(line) as Json);
+        } catch {
+          logs.push({ raw: line });
+        }
+      }
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    const listening = await until(() => {
+      if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
+      return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
+    }, "the listening log line");
+    port = Number(listening.port);
+    const metricsPort = Number(listening.metricsPort);
+    await until(
+      async () => ((await httpGet(metricsPort, "/readyz")).status === 200 ? true : undefined),
+      "ready",
+    );
+  });
+
+  after(async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await kube.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("gives a listed account's pod the EKS Pod Identity env vars, token volume and label", async () => {
+    const p = await admit("plain");
+    const env = envOf(p);
+    assert.equal(env.AWS_CONTAINER_CREDENTIALS_FULL_URI, "http://169.254.170.23/v1/credentials");
+    assert.equal(
+      env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+      "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
+    );
+    assert.equal(env.AWS_ROLE_ARN, undefined);
+    assert.deepEqual(labelsOf(p), { "eks.amazonaws.com/pod-identity": "enabled" });
+    const volumes = volumesOf(p) as {
+      name: string;
+      projected: {
+        sources: { serviceAccountToken: { audience: string; path: string; expirationSeconds: number } }[];
+      };
+    }[];
+    assert.deepEqual(
+      volumes.map((v) => v.name),
+      ["eks-pod-identity-token"],
+    );
+    const token = volumes[0]?.projected.sources[0]?.serviceAccountToken;
+    assert.equal(token?.audience, "pods.eks.amazonaws.com");
+    assert.equal(token.path, "eks-pod-identity-token");
+    // The default lifetime in this mode is jittered between 22 h and 24 h, as upstream does.
+    assert.ok(
+      token.expirationSeconds >= 79_200 && token.expirationSeconds <= 86_400,
+      `${token.expirationSeconds}`,
+    );
+    const mounts = (p.spec as { containers: { volumeMounts?: { name: string; mountPath: string }[] }[] })
+      .containers[0]?.volumeMounts;
+    assert.deepEqual(
+      mounts?.map((m) => [m.name, m.mountPath]),
+      [["eks-pod-identity-token", "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount"]],
+    );
+    // An account not listed keeps web identity.
+    assert.equal(envOf(await admit("app")).AWS_ROLE_ARN, ARN);
+  });
+
+  it("follows the file while running: a newly listed account switches mode, a dropped one loses it", async () => {
+    listFor("app");
+    const switched = await until(async () => {
+      const p = await admit("app");
+      return envOf(p).AWS_CONTAINER_CREDENTIALS_FULL_URI === undefined ? undefined : p;
+    }, "the reloaded list to apply");
+    assert.equal(
+      envOf(switched).AWS_ROLE_ARN,
+      undefined,
+      "container credentials take precedence over the role",
+    );
+    assert.deepEqual(labelsOf(switched), { "eks.amazonaws.com/pod-identity": "enabled" });
+    // "plain" has no role annotation: no longer listed, it is left alone.
+    const plain = await admit("plain");
+    assert.deepEqual(envOf(plain), {});
+    assert.equal(labelsOf(plain), undefined);
+    assert.ok(logs.some((l) => l.msg === "container credentials config reloaded" && l.identities === 1));
+  });
+});

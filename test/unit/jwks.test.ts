@@ -94,6 +94,24 @@ describe("JWKS", () => {
     });
   }
 
+  it("keeps a P-256 coordinate's value when it starts with a zero byte: the zero goes on the left", () => {
+    // About 1 in 128 coordinates starts with a zero byte; generate until both x and y have been seen so.
+    const seen = { x: false, y: false };
+    for (let i = 0; i < 5000 && !(seen.x && seen.y); i++) {
+      const k = ecKey();
+      const exported = k.key.export({ format: "jwk" });
+      const jwk = toJwk(k);
+      assert.ok(jwk.kty === "EC");
+      for (const c of ["x", "y"] as const) {
+        const value = Buffer.from(exported[c] ?? "", "base64url");
+        const expected = Buffer.concat([Buffer.alloc(32 - value.length), value]);
+        assert.equal(jwk[c], expected.toString("base64url"), `${c} of key ${i}`);
+        if (expected[0] === 0) seen[c] = true;
+      }
+    }
+    assert.ok(seen.x && seen.y, "no key with a leading zero in x and one in y was generated");
+  });
+
   it("writes n minimally: no leading zero byte", () => {
     const jwk = toJwk(k8sRsa());
     assert.ok(jwk.kty === "RSA");

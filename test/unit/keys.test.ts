@@ -92,6 +92,20 @@ describe("parseKeysPem accepts every form kube-apiserver reads", () => {
     );
     assert.match(keys[1]?.publicKey.source ?? "", /bundle\.pem, PEM block 3 \(EC PRIVATE KEY\)/);
   });
+
+  it("a rotation file with two PUBLIC KEY blocks gives each block its own key and kid", () => {
+    const older = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
+    const newer = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
+    const pem = (k: typeof older) => String(k.export({ type: "spki", format: "pem" }));
+    const spkiKid = (k: typeof older) => keyId(k.export({ type: "spki", format: "der" }));
+    const keys = parseKeysPem(`${pem(older)}${pem(newer)}`, "rotation.pub");
+    assert.deepEqual(
+      keys.map((k) => k.publicKey.kid),
+      [spkiKid(older), spkiKid(newer)],
+    );
+    assert.notEqual(keys[0]?.publicKey.kid, keys[1]?.publicKey.kid);
+    assert.ok(keys[1]?.publicKey.key.equals(newer), "the second block's key is the newer one");
+  });
 });
 
 describe("parseKeysPem refuses bad input with a clear error", () => {

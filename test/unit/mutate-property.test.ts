@@ -329,7 +329,7 @@ describe("mutation properties", () => {
     );
   });
 
-  it("rejects arbitrary values with an IrsaError, never a crash", () => {
+  it("refuses every value that is not a pod with POD_INVALID, and patches every other one consistently", () => {
     const config: WebhookConfig = webhookConfig({ jitter: () => 0 });
     const settings: ServiceAccountSettings = {
       roleArn: ARN,
@@ -355,16 +355,37 @@ describe("mutation properties", () => {
           }),
       ),
     );
+    const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+    // Broken beyond doubt: not an object, no spec object, containers that are not a list, another kind.
+    // (A JSON null counts as absent, as in Kubernetes.)
+    const given = (v: unknown): boolean => v !== undefined && v !== null;
+    const surelyInvalid = (v: unknown): boolean =>
+      !isObject(v) ||
+      !isObject(v.spec) ||
+      (given(v.spec.containers) && !Array.isArray(v.spec.containers)) ||
+      (given(v.kind) && v.kind !== "Pod");
+    const seen = { refused: 0, patched: 0 };
     fc.assert(
       fc.property(broken, (value) => {
+        const before = structuredClone(value);
+        let result: MutationResult;
         try {
-          mutatePod(value, settings, config);
+          result = mutatePod(value, settings, config);
         } catch (e) {
           assert.ok(e instanceof IrsaError, `an IrsaError, got ${String(e)}`);
           assert.equal(e.code, "POD_INVALID");
+          assert.match(e.message, /^invalid pod: \S+: /, "the message names the bad field");
+          seen.refused++;
+          return;
         }
+        assert.ok(!surelyInvalid(value), `accepted a value that is not a pod: ${JSON.stringify(value)}`);
+        assert.deepEqual(value, before, "the input is not modified");
+        const applied = jsonpatch.applyPatch(structuredClone(value), result.patch as Operation[], true, true);
+        assert.deepEqual(applied.newDocument, result.pod, "the patch yields the returned pod");
+        seen.patched++;
       }),
       { numRuns: 500 },
     );
+    assert.ok(seen.refused > 50 && seen.patched > 5, `both outcomes occur: ${JSON.stringify(seen)}`);
   });
 });

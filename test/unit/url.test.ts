@@ -13,6 +13,10 @@ describe("checkIssuerUrl", () => {
     ["https://issuer.example.com/?", "URL_HAS_QUERY", /has a query/],
     ["https://issuer.example.com#frag", "URL_HAS_FRAGMENT", /has a fragment/],
     ["https://user:pw@issuer.example.com", "URL_INVALID", /user credentials/],
+    // Either half of the userinfo alone is enough to refuse: a user name without a password...
+    ["https://user@issuer.example.com", "URL_INVALID", /user credentials/],
+    // ...and a password with an empty user name.
+    ["https://:pw@issuer.example.com", "URL_INVALID", /user credentials/],
     ["s3://bucket/path", "URL_NOT_HTTPS", /https/],
     // What Go's net/url (kube-apiserver's) reads with an empty host or refuses, though WHATWG URL
     // parsing takes them.
@@ -87,5 +91,90 @@ describe("defaultJwksUri", () => {
     assert.equal(defaultJwksUri("https://x"), "https://x/openid/v1/jwks");
     assert.equal(defaultJwksUri("https://x/"), "https://x/openid/v1/jwks");
     assert.equal(defaultJwksUri("https://x/a/b"), "https://x/a/b/openid/v1/jwks");
+  });
+});
+
+describe("URL errors say what is wrong and how to fix it, naming the flag", () => {
+  const cases: [string, () => unknown, string, string][] = [
+    ["empty", () => checkIssuerUrl(""), "issuer URL is empty", "pass an https URL with --issuer"],
+    [
+      "only spaces (empty, not a spacing problem)",
+      () => checkIssuerUrl("   ", "--issuer-url"),
+      "issuer URL is empty",
+      "pass an https URL with --issuer-url",
+    ],
+    [
+      "spaces around",
+      () => checkIssuerUrl("https://x.example ", "--issuer-url"),
+      'issuer URL "https://x.example " has leading or trailing white space',
+      "remove the spaces around the URL in --issuer-url",
+    ],
+    [
+      "not a URL",
+      () => checkJwksUri("x.example/jwks"),
+      'jwks_uri "x.example/jwks" is not a valid URL',
+      "pass an absolute URL such as https://oidc.example.com/cluster-1 with --jwks-uri",
+    ],
+    [
+      "http with a path",
+      () => checkIssuerUrl("http://x.example/c1"),
+      'issuer URL "http://x.example/c1" must use the https scheme, not http',
+      "use https://x.example/c1 (kube-apiserver and AWS STS accept only https)",
+    ],
+    [
+      "http without a path",
+      () => checkIssuerUrl("http://x.example"),
+      'issuer URL "http://x.example" must use the https scheme, not http',
+      "use https://x.example (kube-apiserver and AWS STS accept only https)",
+    ],
+    [
+      "user credentials",
+      () => checkJwksUri("https://u:p@x.example/jwks", "--jwks"),
+      'jwks_uri "https://u:p@x.example/jwks" contains user credentials',
+      "remove the user:password@ part from --jwks",
+    ],
+    [
+      "a query",
+      () => checkIssuerUrl("https://x.example/c1?a=b"),
+      'issuer URL "https://x.example/c1?a=b" has a query (?a=b); an OpenID issuer may not',
+      'drop everything from "?" on: https://x.example/c1',
+    ],
+    [
+      "a fragment",
+      () => checkIssuerUrl("https://x.example/c1#top"),
+      'issuer URL "https://x.example/c1#top" has a fragment (#top); an OpenID issuer may not',
+      'drop everything from "#" on: https://x.example/c1',
+    ],
+    [
+      "a jwks_uri fragment",
+      () => checkJwksUri("https://x.example/jwks#k"),
+      'jwks_uri "https://x.example/jwks#k" has a fragment (#k), which clients never send to the server',
+      'drop everything from "#" on: https://x.example/jwks',
+    ],
+  ];
+  for (const [what, call, message, hint] of cases) {
+    it(`${what}: "${message}"`, () => {
+      assert.throws(call, (e: unknown) => {
+        assert.ok(e instanceof IrsaError);
+        assert.equal(e.message, message);
+        assert.equal(e.hint, hint);
+        return true;
+      });
+    });
+  }
+
+  it("names every trailing slash in the different-issuer warning, and the port fix", () => {
+    const [slash] = checkIssuerUrl("https://x.example//").warnings;
+    assert.match(slash ?? "", /, and "https:\/\/x\.example" is a different issuer$/);
+    const [port] = checkIssuerUrl("https://x.example:8443").warnings;
+    assert.equal(
+      port,
+      'issuer URL "https://x.example:8443" has a port (8443): IAM OIDC provider URLs should not contain a port; ' +
+        "publish the documents on 443 for AWS STS",
+    );
+  });
+
+  it("the default jwks_uri drops every trailing slash of the issuer", () => {
+    assert.equal(defaultJwksUri("https://x//"), "https://x/openid/v1/jwks");
   });
 });

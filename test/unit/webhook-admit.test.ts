@@ -63,6 +63,8 @@ describe("gracePeriodFor", () => {
   });
   const cases: [string, Record<string, unknown>, number | undefined, number][] = [
     ["the flag when the pod says nothing", {}, undefined, 1000],
+    ["the flag when metadata is null (JSON null is absent)", { metadata: null }, undefined, 1000],
+    ["the flag when annotations are null", { metadata: { annotations: null } }, undefined, 1000],
     ["the pod's annotation in ms", withAnnotation("250"), undefined, 250],
     ["the pod may disable waiting", withAnnotation("0"), undefined, 0],
     ["an unparseable annotation falls back to the flag", withAnnotation("2s"), undefined, 1000],
@@ -126,7 +128,11 @@ describe("podAdmitter", () => {
   it("warns when the account was not found within the grace period", async () => {
     const d = await podAdmitter({ config, cache: fakeLookup({}), gracePeriodMs: 1000 })(request(spec));
     assert.deepEqual(d.patch, []);
-    assert.match(d.warnings?.[0] ?? "", /team-a\/app not found within 1000 ms; pod not mutated/);
+    assert.equal(
+      d.warnings?.[0],
+      "irsa webhook: service account team-a/app not found within 1000 ms; pod not mutated",
+    );
+    assert.equal(d.reason, "service account not found within 1000 ms");
   });
 
   it("passes the pod's grace annotation and the deadline to the lookup", async () => {
@@ -157,6 +163,72 @@ describe("podAdmitter", () => {
     assert.deepEqual(cache.asked, [["team-a/app", 0]]);
     assert.ok(d.patch.length > 0);
     assert.equal(d.fields?.mode, "container-credentials");
+  });
+
+  for (const [what, annotations] of [
+    ["no role", {}],
+    ["a role ARN", { "eks.amazonaws.com/role-arn": arn }],
+  ] as const) {
+    it(`the container-credentials list wins for an account already cached with ${what}`, async () => {
+      const cache = fakeLookup({ "team-a/app": { annotations, via: "cache" } });
+      const admit = podAdmitter({
+        config,
+        cache,
+        gracePeriodMs: 1000,
+        containerCredentials: () => new Set(["team-a/app"]),
+      });
+      const d = await admit(request(spec));
+      assert.equal(d.fields?.mode, "container-credentials");
+      assert.equal(d.reason, "container-credentials");
+      assert.deepEqual(cache.asked, [["team-a/app", 0]]);
+      const pod = structuredClone({ metadata: { name: "p" }, spec });
+      applyAddOperations(pod, d.patch as PatchOperation[]);
+      const env = (pod.spec.containers[0] as { env?: { name: string; value?: string }[] }).env ?? [];
+      assert.ok(
+        env.some((e) => e.name === "AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+        "the EKS Pod Identity variables are injected",
+      );
+      assert.ok(!env.some((e) => e.name === "AWS_ROLE_ARN"), "no web-identity variables");
+    });
+  }
+
+  for (const via of ["out-of-scope", "no-wait"] as const) {
+    it(`says why an account it did not wait for was not used (${via}), without a warning`, async () => {
+      const cache = fakeLookup({ "team-a/app": { annotations: undefined, via } });
+      const d = await podAdmitter({ config, cache, gracePeriodMs: 1000 })(request(spec));
+      assert.deepEqual(d.patch, []);
+      assert.equal(d.reason, `service account not in the cache (${via})`);
+      assert.deepEqual(d.warnings, []);
+      assert.equal(d.lookup, via);
+    });
+  }
+
+  it("logs the account, mode, lookup and wait of each decision", async () => {
+    const cache = fakeLookup({
+      "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": arn }, via: "watch" },
+    });
+    const d = await podAdmitter({ config, cache, gracePeriodMs: 700 })(request(spec));
+    assert.deepEqual(d.fields, {
+      serviceAccount: "app",
+      mode: "web-identity",
+      lookup: "watch",
+      graceMs: 700,
+    });
+  });
+
+  it("refuses to patch a pod whose own aws-iam-token volume is something else, with a warning", async () => {
+    const cache = fakeLookup({
+      "team-a/app": { annotations: { "eks.amazonaws.com/role-arn": arn }, via: "cache" },
+    });
+    const foreign = { ...spec, volumes: [{ name: "aws-iam-token", emptyDir: {} }] };
+    const d = await podAdmitter({ config, cache, gracePeriodMs: 1000 })(request(foreign));
+    assert.deepEqual(d.patch, []);
+    assert.match(d.reason, /^web-identity: the pod's own volume "aws-iam-token" is not a projected/);
+    assert.equal(d.warnings?.length, 1);
+    assert.match(
+      d.warnings[0] ?? "",
+      /^irsa webhook: the pod's own volume "aws-iam-token" .*rename that volume/,
+    );
   });
 
   it("an empty patch for a pod that already has everything", async () => {

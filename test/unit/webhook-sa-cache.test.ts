@@ -145,6 +145,51 @@ describe("ServiceAccountCache: list, watch and what it keeps", () => {
     await cache.stop();
   });
 
+  it("resumes from the resourceVersion of the last event when no bookmark followed it", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.apply("a", "x"); // rv 101
+    source.apply("a", "y"); // rv 102
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 2, "watching again");
+    assert.deepEqual(source.watchCalls, ["100", "102"]);
+    assert.equal(source.listCalls, 1);
+    await cache.stop();
+  });
+
+  it("in an outage, waits longer before each new watch: the backoff doubles", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { backoffInitialMs: 20, backoffMaxMs: 10_000 });
+    const at: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await until(() => source.watchers.size === 1, "watching", 5000);
+      at.push(Date.now());
+      source.endWatches(new Error("connect ECONNREFUSED"));
+    }
+    await until(() => source.watchers.size === 1, "watching", 5000);
+    at.push(Date.now());
+    // The fifth wait is 20 * 2^4 = 320 ms less up to half of it as jitter; without growth it is <= 20 ms.
+    const last = (at[5] ?? 0) - (at[4] ?? 0);
+    assert.ok(last >= 150, `the fifth reconnect came after ${last} ms; the backoff did not grow`);
+    await cache.stop();
+  });
+
+  it("never waits longer than the backoff cap between reconnects", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { backoffInitialMs: 20, backoffMaxMs: 40 });
+    let longest = 0;
+    for (let i = 0; i < 8; i++) {
+      await until(() => source.watchers.size === 1, "watching", 5000);
+      const t0 = Date.now();
+      source.endWatches(new Error("connect ECONNREFUSED"));
+      await until(() => source.watchers.size === 1, "watching", 5000);
+      longest = Math.max(longest, Date.now() - t0);
+    }
+    // Uncapped, the eighth wait would be 20 * 2^7 = 2560 ms less jitter (at least 1280 ms).
+    assert.ok(longest < 1000, `a reconnect waited ${longest} ms with a 40 ms cap`);
+    await cache.stop();
+  });
+
   it("after a watch that ran fine fails, reconnects at the initial backoff, not the one grown in an outage", async () => {
     const source = new FakeSource();
     const { cache } = await started(source, { backoffInitialMs: 5, backoffMaxMs: 400 });
@@ -310,6 +355,67 @@ describe("ServiceAccountCache.lookup: grace period and direct GET", () => {
     assert.equal(r.via, "watch", "the ADDED event answered the waiter");
     await until(() => cache.pendingCount() === 0, "settled");
     assert.equal(cache.peek("a", "flip"), undefined, "the GET answer did not re-add it");
+    await cache.stop();
+  });
+
+  it("does not let a GET answered after a lone MODIFIED overwrite the watch's newer value", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    let release: (v: ServiceAccountRecord | undefined) => void = () => undefined;
+    source.getImpl = () => new Promise((r) => (release = r));
+    const pending = cache.lookup("a", "rotated", 1000);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    const newer = {
+      namespace: "a",
+      name: "rotated",
+      annotations: { [ROLE]: "arn:aws:iam::111122223333:role/new" },
+    };
+    source.emit({ type: "MODIFIED", object: { ...newer, resourceVersion: "120" } });
+    const r = await pending;
+    assert.equal(r.via, "watch");
+    release({
+      ...newer,
+      annotations: { [ROLE]: "arn:aws:iam::111122223333:role/old" },
+      resourceVersion: "110",
+    });
+    await until(() => cache.pendingCount() === 0, "settled");
+    assert.deepEqual(cache.peek("a", "rotated"), { [ROLE]: "arn:aws:iam::111122223333:role/new" });
+    await cache.stop();
+  });
+
+  it("does not let a GET answered after a lone DELETED resurrect the account", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    let release: (v: ServiceAccountRecord | undefined) => void = () => undefined;
+    source.getImpl = () => new Promise((r) => (release = r));
+    const pending = cache.lookup("a", "gone", 50);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    source.emit({ type: "DELETED", object: { namespace: "a", name: "gone", resourceVersion: "130" } });
+    release({ namespace: "a", name: "gone", annotations: { [ROLE]: "arn:aws:iam::111122223333:role/old" } });
+    const r = await pending;
+    assert.deepEqual(r, { annotations: undefined, via: "miss" });
+    await until(() => cache.pendingCount() === 0, "settled");
+    assert.equal(cache.peek("a", "gone"), undefined, "the GET answer did not re-add it");
+    await cache.stop();
+  });
+
+  it("does not let a GET answered after a relist that no longer has the account resurrect it", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    let release: (v: ServiceAccountRecord | undefined) => void = () => undefined;
+    source.getImpl = () => new Promise((r) => (release = r));
+    const pending = cache.lookup("a", "dropped", 50);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    source.emit({ type: "ERROR", code: 410, message: "gone" });
+    await until(() => source.listCalls === 2, "relisted");
+    release({
+      namespace: "a",
+      name: "dropped",
+      annotations: { [ROLE]: "arn:aws:iam::111122223333:role/old" },
+    });
+    assert.deepEqual(await pending, { annotations: undefined, via: "miss" });
+    await until(() => cache.pendingCount() === 0, "settled");
+    assert.equal(cache.peek("a", "dropped"), undefined, "the relist is newer than the GET answer");
     await cache.stop();
   });
 
