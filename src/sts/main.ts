@@ -26,6 +26,8 @@ export interface StsOptions {
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   readonly jwksTtlMs: number;
+  /** Least time between two fetches of one issuer's keys (an unknown kid refetches); default 10 s. */
+  readonly jwksMinRefetchMs?: number;
   readonly clockSkewSeconds: number;
   readonly logLevel: LogLevel;
   /** Called once listening, with the port (tests, the local stack). */
@@ -38,7 +40,12 @@ export interface RunningSts {
 }
 
 function resolverFor(loaded: LoadedStsConfig, o: StsOptions, log: Log): IssuerKeyResolver {
-  return new IssuerKeyResolver({ staticKeys: loaded.staticKeys, ttlMs: o.jwksTtlMs, log });
+  return new IssuerKeyResolver({
+    staticKeys: loaded.staticKeys,
+    ttlMs: o.jwksTtlMs,
+    minRefetchMs: o.jwksMinRefetchMs,
+    log,
+  });
 }
 
 /** Starts the STS; resolves once it listens. Rejects (IrsaError) on a bad config or port. */

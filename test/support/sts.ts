@@ -25,7 +25,14 @@ export interface SigningKey {
 export async function signingKey(alg = "RS256", kid = `kid-${alg}`): Promise<SigningKey> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid, use: "sig", alg };
-  return { alg, kid, privateKey, publicKey, jwk, publicKeyObject: createPublicKey({ key: jwk as never, format: "jwk" }) };
+  return {
+    alg,
+    kid,
+    privateKey,
+    publicKey,
+    jwk,
+    publicKeyObject: createPublicKey({ key: jwk, format: "jwk" }),
+  };
 }
 
 export function jwksOf(...keys: SigningKey[]): string {

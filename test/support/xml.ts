@@ -4,8 +4,10 @@
  * references, no raw "<" or "&" in text, no characters XML 1.0 forbids. Returns the problem or undefined.
  */
 export function xmlProblem(xml: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(xml)) return "a character XML 1.0 forbids";
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(xml)) return "a lone surrogate";
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(xml))
+    return "a lone surrogate";
   const stack: string[] = [];
   let roots = 0;
   const token = /<(\/?)([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.:-]*="[^"<&]*")*)\s*(\/?)>|([^<]+)|(<)/gy;
@@ -14,7 +16,8 @@ export function xmlProblem(xml: string): string | undefined {
   while (pos < xml.length) {
     token.lastIndex = pos;
     m = token.exec(xml);
-    if (m === null || m[6] !== undefined) return `bad markup at ${pos}: ${JSON.stringify(xml.slice(pos, pos + 40))}`;
+    if (m === null || m[6] !== undefined)
+      return `bad markup at ${pos}: ${JSON.stringify(xml.slice(pos, pos + 40))}`;
     pos = token.lastIndex;
     if (m[5] !== undefined) {
       const text = m[5];

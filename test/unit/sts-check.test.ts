@@ -34,20 +34,33 @@ before(async () => {
   ec = await signingKey("ES256", "ec-kid");
 });
 
-async function verdict(token: string, opts: { roleArn?: string; duration?: number; session?: string; policy?: unknown } = {}) {
+async function verdict(
+  token: string,
+  opts: { roleArn?: string; duration?: number; session?: string; policy?: unknown } = {},
+) {
   return checkWebIdentity(
-    { token, roleArn: opts.roleArn ?? ROLE_ARN, roleSessionName: opts.session ?? "s1", durationSeconds: opts.duration },
+    {
+      token,
+      roleArn: opts.roleArn ?? ROLE_ARN,
+      roleSessionName: opts.session ?? "s1",
+      durationSeconds: opts.duration,
+    },
     stsConfig(opts.policy ?? TRUST_POLICY),
     staticResolver(jwksOf(rsa, ec)),
     { now: nowSeconds() },
   );
 }
 
-function expectFail(v: Awaited<ReturnType<typeof verdict>>, check: CheckName, code: string, message?: RegExp): void {
+function expectFail(
+  v: Awaited<ReturnType<typeof verdict>>,
+  check: CheckName,
+  code: string,
+  message?: RegExp,
+): void {
   assert.equal(v.ok, false, "refused");
   assert.equal(v.failed?.name, check, `failed at ${v.failed?.name ?? "-"}: ${v.failed?.reason ?? ""}`);
   assert.equal(v.failed.error?.code, code);
-  if (message) assert.match(v.failed.error?.message ?? "", message);
+  if (message) assert.match(v.failed.error.message, message);
   // Every check is listed once, in order; those after the failure are skipped.
   assert.deepEqual(v.checks.map((c) => c.name).sort(), [...CHECK_NAMES].sort());
   const at = v.checks.findIndex((c) => c.status === "fail");
@@ -78,8 +91,17 @@ describe("checkWebIdentity: a good token", () => {
 
 describe("checkWebIdentity: forged and broken tokens, each with AWS's error code", () => {
   const notJwt = /not a valid JWT/;
-  it("garbage", async () => expectFail(await verdict("garbage-not-a-token"), "token-format", "InvalidIdentityToken", notJwt));
-  it("two segments", async () => expectFail(await verdict("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0"), "token-format", "InvalidIdentityToken", notJwt));
+  it("garbage", async () => {
+    expectFail(await verdict("garbage-not-a-token"), "token-format", "InvalidIdentityToken", notJwt);
+  });
+  it("two segments", async () => {
+    expectFail(
+      await verdict("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0"),
+      "token-format",
+      "InvalidIdentityToken",
+      notJwt,
+    );
+  });
   it("truncated", async () => {
     const t = await signToken(rsa);
     expectFail(await verdict(t.slice(0, t.indexOf(".") + 10)), "token-format", "InvalidIdentityToken");
@@ -88,19 +110,38 @@ describe("checkWebIdentity: forged and broken tokens, each with AWS's error code
     const t = await signToken(rsa);
     expectFail(await verdict(t.slice(0, -20)), "signature", "InvalidIdentityToken");
   });
-  it("a header that is not JSON", async () => expectFail(await verdict(`${Buffer.from("{x").toString("base64url")}.e30.`), "token-format", "InvalidIdentityToken"));
-  it("a payload that is an array", async () => expectFail(await verdict(rawToken({ alg: "RS256" }, [1])), "token-format", "InvalidIdentityToken"));
+  it("a header that is not JSON", async () => {
+    expectFail(
+      await verdict(`${Buffer.from("{x").toString("base64url")}.e30.`),
+      "token-format",
+      "InvalidIdentityToken",
+    );
+  });
+  it("a payload that is an array", async () => {
+    expectFail(await verdict(rawToken({ alg: "RS256" }, [1])), "token-format", "InvalidIdentityToken");
+  });
 
   it("alg none", async () => {
-    const t = rawToken({ alg: "none", kid: rsa.kid }, { iss: ISSUER, sub: SUB, aud: AUD, exp: nowSeconds() + 600 });
-    expectFail(await verdict(t), "algorithm", "InvalidIdentityToken", /Unsupported token signing algorithm: none/);
+    const t = rawToken(
+      { alg: "none", kid: rsa.kid },
+      { iss: ISSUER, sub: SUB, aud: AUD, exp: nowSeconds() + 600 },
+    );
+    expectFail(
+      await verdict(t),
+      "algorithm",
+      "InvalidIdentityToken",
+      /Unsupported token signing algorithm: none/,
+    );
   });
 
   it("HS256 keyed with the issuer's public key (algorithm confusion)", async () => {
     const h = { alg: "HS256", kid: rsa.kid };
     const p = { iss: ISSUER, sub: SUB, aud: [AUD], exp: nowSeconds() + 600 };
     const input = `${Buffer.from(JSON.stringify(h)).toString("base64url")}.${Buffer.from(JSON.stringify(p)).toString("base64url")}`;
-    const pem = createPublicKey({ key: rsa.jwk as never, format: "jwk" }).export({ type: "spki", format: "pem" });
+    const pem = createPublicKey({ key: rsa.jwk, format: "jwk" }).export({
+      type: "spki",
+      format: "pem",
+    });
     const sig = createHmac("sha256", pem).update(input).digest("base64url");
     expectFail(await verdict(`${input}.${sig}`), "algorithm", "InvalidIdentityToken", /HS256/);
   });
@@ -114,37 +155,70 @@ describe("checkWebIdentity: forged and broken tokens, each with AWS's error code
   });
 
   it("an unknown kid", async () => {
-    expectFail(await verdict(await signToken(rsa, {}, { kid: "nope" })), "keys", "InvalidIdentityToken", /Couldn't retrieve verification key from your identity provider, {2}please/);
+    expectFail(
+      await verdict(await signToken(rsa, {}, { kid: "nope" })),
+      "keys",
+      "InvalidIdentityToken",
+      /Couldn't retrieve verification key from your identity provider, {2}please/,
+    );
   });
 
   it("expired", async () => {
     const now = nowSeconds();
     const v = await verdict(await signToken(rsa, { iat: now - 7200, nbf: now - 7200, exp: now - 3600 }));
-    expectFail(v, "expiry", "ExpiredTokenException", new RegExp(`^Token expired: current date/time \\d+ must be before the expiration date/time${now - 3600}$`));
+    expectFail(
+      v,
+      "expiry",
+      "ExpiredTokenException",
+      new RegExp(
+        `^Token expired: current date/time \\d+ must be before the expiration date/time${now - 3600}$`,
+      ),
+    );
   });
 
   it("expired by less than the clock skew is still accepted", async () => {
     const now = nowSeconds();
-    assert.equal((await verdict(await signToken(rsa, { iat: now - 3000, nbf: now - 3000, exp: now - 30 }))).ok, true);
+    assert.equal(
+      (await verdict(await signToken(rsa, { iat: now - 3000, nbf: now - 3000, exp: now - 30 }))).ok,
+      true,
+    );
   });
 
   it("not yet valid", async () => {
     const now = nowSeconds();
-    expectFail(await verdict(await signToken(rsa, { nbf: now + 600, iat: now })), "not-before", "InvalidIdentityToken");
+    expectFail(
+      await verdict(await signToken(rsa, { nbf: now + 600, iat: now })),
+      "not-before",
+      "InvalidIdentityToken",
+    );
   });
 
   it("issued in the future", async () => {
     const now = nowSeconds();
-    expectFail(await verdict(await signToken(rsa, { iat: now + 600, nbf: undefined })), "issued-at", "InvalidIdentityToken");
+    expectFail(
+      await verdict(await signToken(rsa, { iat: now + 600, nbf: undefined })),
+      "issued-at",
+      "InvalidIdentityToken",
+    );
   });
 
   it("too old (iat more than 24 h ago)", async () => {
     const now = nowSeconds();
-    expectFail(await verdict(await signToken(rsa, { iat: now - 90_000, nbf: now - 90_000, exp: now + 600 })), "issued-at", "ExpiredTokenException", /^Token too old: \d+$/);
+    expectFail(
+      await verdict(await signToken(rsa, { iat: now - 90_000, nbf: now - 90_000, exp: now + 600 })),
+      "issued-at",
+      "ExpiredTokenException",
+      /^Token too old: \d+$/,
+    );
   });
 
   it("a wrong issuer", async () => {
-    expectFail(await verdict(await signToken(rsa, { iss: "https://evil.example.com" })), "issuer", "InvalidIdentityToken", /^No OpenIDConnect provider found in your account for https:\/\/evil\.example\.com$/);
+    expectFail(
+      await verdict(await signToken(rsa, { iss: "https://evil.example.com" })),
+      "issuer",
+      "InvalidIdentityToken",
+      /^No OpenIDConnect provider found in your account for https:\/\/evil\.example\.com$/,
+    );
   });
 
   it("the issuer with a trailing slash (a different issuer for AWS)", async () => {
@@ -154,16 +228,31 @@ describe("checkWebIdentity: forged and broken tokens, each with AWS's error code
   });
 
   it("a wrong audience", async () => {
-    expectFail(await verdict(await signToken(rsa, { aud: ["https://kubernetes.default.svc"] })), "audience", "InvalidIdentityToken", /^Incorrect token audience$/);
+    expectFail(
+      await verdict(await signToken(rsa, { aud: ["https://kubernetes.default.svc"] })),
+      "audience",
+      "InvalidIdentityToken",
+      /^Incorrect token audience$/,
+    );
   });
 
   it("no audience", async () => {
-    expectFail(await verdict(await signToken(rsa, { aud: undefined })), "audience", "InvalidIdentityToken", /^Missing a required claim: aud$/);
+    expectFail(
+      await verdict(await signToken(rsa, { aud: undefined })),
+      "audience",
+      "InvalidIdentityToken",
+      /^Missing a required claim: aud$/,
+    );
   });
 
   it("a sub outside the trust policy", async () => {
     const v = await verdict(await signToken(rsa, { sub: "system:serviceaccount:team-b:app" }));
-    expectFail(v, "trust-policy", "AccessDenied", /^Not authorized to perform sts:AssumeRoleWithWebIdentity$/);
+    expectFail(
+      v,
+      "trust-policy",
+      "AccessDenied",
+      /^Not authorized to perform sts:AssumeRoleWithWebIdentity$/,
+    );
     assert.equal(v.decision?.decision, "ImplicitDeny");
   });
 
@@ -174,7 +263,10 @@ describe("checkWebIdentity: forged and broken tokens, each with AWS's error code
   it("a Deny statement", async () => {
     const policy = {
       ...TRUST_POLICY,
-      Statement: [...TRUST_POLICY.Statement, { Sid: "DenyAll", Effect: "Deny", Principal: "*", Action: "sts:*" }],
+      Statement: [
+        ...TRUST_POLICY.Statement,
+        { Sid: "DenyAll", Effect: "Deny", Principal: "*", Action: "sts:*" },
+      ],
     };
     const v = await verdict(await signToken(rsa), { policy });
     expectFail(v, "trust-policy", "AccessDenied");
@@ -183,11 +275,20 @@ describe("checkWebIdentity: forged and broken tokens, each with AWS's error code
   });
 
   it("a role that is not configured is AccessDenied, as real STS cannot say a role does not exist", async () => {
-    expectFail(await verdict(await signToken(rsa), { roleArn: "arn:aws:iam::111122223333:role/other" }), "role", "AccessDenied");
+    expectFail(
+      await verdict(await signToken(rsa), { roleArn: "arn:aws:iam::111122223333:role/other" }),
+      "role",
+      "AccessDenied",
+    );
   });
 
   it("DurationSeconds over the role's maximum", async () => {
-    expectFail(await verdict(await signToken(rsa), { duration: 7201 }), "duration", "ValidationError", /exceeds the MaxSessionDuration/);
+    expectFail(
+      await verdict(await signToken(rsa), { duration: 7201 }),
+      "duration",
+      "ValidationError",
+      /exceeds the MaxSessionDuration/,
+    );
     assert.equal((await verdict(await signToken(rsa), { duration: 7200 })).ok, true);
   });
 
@@ -210,11 +311,30 @@ describe("checkWebIdentity: forged and broken tokens, each with AWS's error code
       expectFail(await verdict(t), "claims", "InvalidIdentityToken", /^Invalid claim: /);
     });
   }
-  it("a missing sub", async () => expectFail(await verdict(await signToken(rsa, { sub: undefined })), "claims", "InvalidIdentityToken", /^Missing a required claim: sub$/));
-  it("a missing exp", async () => expectFail(await verdict(await signToken(rsa, { exp: undefined })), "claims", "InvalidIdentityToken", /^Missing a required claim: exp$/));
+  it("a missing sub", async () => {
+    expectFail(
+      await verdict(await signToken(rsa, { sub: undefined })),
+      "claims",
+      "InvalidIdentityToken",
+      /^Missing a required claim: sub$/,
+    );
+  });
+  it("a missing exp", async () => {
+    expectFail(
+      await verdict(await signToken(rsa, { exp: undefined })),
+      "claims",
+      "InvalidIdentityToken",
+      /^Missing a required claim: exp$/,
+    );
+  });
 
   it("a resolver that cannot fetch the keys is AWS's 'Couldn't retrieve verification key'", async () => {
-    const v = await checkWebIdentity({ token: await signToken(rsa), roleArn: ROLE_ARN, roleSessionName: "s" }, stsConfig(), { keysFor: () => Promise.reject(new Error("ECONNREFUSED")) }, { now: nowSeconds() });
+    const v = await checkWebIdentity(
+      { token: await signToken(rsa), roleArn: ROLE_ARN, roleSessionName: "s" },
+      stsConfig(),
+      { keysFor: () => Promise.reject(new Error("ECONNREFUSED")) },
+      { now: nowSeconds() },
+    );
     expectFail(v, "keys", "InvalidIdentityToken", /Couldn't retrieve verification key/);
     assert.equal(v.failed?.reason, "ECONNREFUSED");
   });
@@ -242,33 +362,73 @@ describe("condition keys of a web identity request", () => {
 });
 
 describe("parseStsConfig", () => {
-  const good = { providers: [{ url: "oidc.example.com/c1", clientIds: [AUD] }], roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY }] };
+  const good = {
+    providers: [{ url: "oidc.example.com/c1", clientIds: [AUD] }],
+    roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY }],
+  };
   it("takes the provider URL with or without https://, keeping it exactly (a trailing slash stays)", () => {
     const c = parseStsConfig({ ...good, providers: [{ url: "oidc.example.com/c1/", clientIds: [AUD] }] });
     assert.equal(c.providers[0]?.issuer, "https://oidc.example.com/c1/");
-    assert.equal(c.providers[0]?.hostPath, "oidc.example.com/c1/");
+    assert.equal(c.providers[0].hostPath, "oidc.example.com/c1/");
     assert.equal(c.roles[0]?.maxSessionDuration, 3600);
   });
   const bad: [string, unknown, RegExp][] = [
-    ["a non-https URL", { ...good, providers: [{ url: "http://x", clientIds: [AUD] }] }, /providers\[0\]\.url: must be https/],
-    ["no client IDs", { ...good, providers: [{ url: "x.example.com" }] }, /providers\[0\]\.clientIds: needs at least one/],
-    ["a bad role ARN", { ...good, roles: [{ arn: "arn:aws:iam::1:role/x", trustPolicy: TRUST_POLICY }] }, /roles\[0\]\.arn: .* is not a role ARN/],
-    ["maxSessionDuration out of range", { ...good, roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration: 60 }] }, /roles\[0\]\.maxSessionDuration: must be an integer from 3600 to 43200/],
-    ["a bad trust policy", { ...good, roles: [{ arn: ROLE_ARN, trustPolicy: { Statement: [{ Effect: "Maybe" }] } }] }, /roles\[0\]\.trustPolicy: Statement\[0\]\.Effect/],
-    ["both trustPolicy and trustPolicyFile", { ...good, roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, trustPolicyFile: "x" }] }, /exactly one of trustPolicy and trustPolicyFile/],
+    [
+      "a non-https URL",
+      { ...good, providers: [{ url: "http://x", clientIds: [AUD] }] },
+      /providers\[0\]\.url: must be https/,
+    ],
+    [
+      "no client IDs",
+      { ...good, providers: [{ url: "x.example.com" }] },
+      /providers\[0\]\.clientIds: needs at least one/,
+    ],
+    [
+      "a bad role ARN",
+      { ...good, roles: [{ arn: "arn:aws:iam::1:role/x", trustPolicy: TRUST_POLICY }] },
+      /roles\[0\]\.arn: .* is not a role ARN/,
+    ],
+    [
+      "maxSessionDuration out of range",
+      { ...good, roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration: 60 }] },
+      /roles\[0\]\.maxSessionDuration: must be an integer from 3600 to 43200/,
+    ],
+    [
+      "a bad trust policy",
+      { ...good, roles: [{ arn: ROLE_ARN, trustPolicy: { Statement: [{ Effect: "Maybe" }] } }] },
+      /roles\[0\]\.trustPolicy: Statement\[0\]\.Effect/,
+    ],
+    [
+      "both trustPolicy and trustPolicyFile",
+      { ...good, roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, trustPolicyFile: "x" }] },
+      /exactly one of trustPolicy and trustPolicyFile/,
+    ],
     ["an unknown top-level field", { ...good, role: [] }, /role: unknown field/],
     ["a list at the top", [], /expected an object/],
   ];
   for (const [title, v, re] of bad) {
     it(`refuses ${title}, naming the field`, () => {
-      assert.throws(() => parseStsConfig(v), (e: unknown) => e instanceof IrsaError && e.code === "STS_CONFIG_INVALID" && re.test(e.message));
+      assert.throws(
+        () => parseStsConfig(v),
+        (e: unknown) => e instanceof IrsaError && e.code === "STS_CONFIG_INVALID" && re.test(e.message),
+      );
     });
   }
 });
 
 describe("parseJwks", () => {
   it("keeps RSA and EC signing keys, reports the others", () => {
-    const set = parseJwks(JSON.stringify({ keys: [rsa.jwk, { kty: "oct", k: "AA" }, { ...ec.jwk, use: "enc" }, { kty: "EC", crv: "P-999", x: "AA", y: "AA" }, 5] }));
+    const set = parseJwks(
+      JSON.stringify({
+        keys: [
+          rsa.jwk,
+          { kty: "oct", k: "AA" },
+          { ...ec.jwk, use: "enc" },
+          { kty: "EC", crv: "P-999", x: "AA", y: "AA" },
+          5,
+        ],
+      }),
+    );
     assert.equal(set.keys.length, 1);
     assert.equal(set.problems.length, 4);
   });

@@ -19,7 +19,7 @@ Options:
   --token-file FILE       the token (the projected ServiceAccount token)      required
   --sts-endpoint URL      STS endpoint (e.g. irsa sts serve's)     default the SDK's (AWS_ENDPOINT_URL_STS, regional)
   --region R              STS region               default $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1
-  --session-name S        RoleSessionName                           default irsa-credentials-<time>
+  --session-name S        RoleSessionName                           default irsa-credentials
   --duration-seconds N    DurationSeconds (900..43200)              default STS's (3600)
   --cache-dir D           where answers are cached   default $XDG_CACHE_HOME/irsa-anywhere/credentials
   --no-cache              neither read nor write the cache
@@ -41,7 +41,8 @@ Options:
     if (d !== undefined && (!/^[0-9]+$/.test(d) || Number(d) < 900 || Number(d) > 43200)) {
       throw usageError(`--duration-seconds must be from 900 to 43200, got "${d}"`, this);
     }
-    const sessionName = str(values, "session-name") ?? `irsa-credentials-${Math.floor(Date.now() / 1000)}`;
+    // A fixed default, so that the cache (keyed by it) is found again by the next call.
+    const sessionName = str(values, "session-name") ?? "irsa-credentials";
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName))
       throw usageError("--session-name must be 2-64 characters of [\\w+=,.@-]", this);
     const endpoint = str(values, "sts-endpoint");

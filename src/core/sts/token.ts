@@ -114,7 +114,7 @@ export function readClaims(c: JsonObject): ClaimsCheck {
     claims: {
       iss: c.iss,
       sub: c.sub,
-      aud: c.aud === undefined ? undefined : typeof c.aud === "string" ? [c.aud] : (c.aud),
+      aud: c.aud === undefined ? undefined : typeof c.aud === "string" ? [c.aud] : c.aud,
       azp: c.azp,
       amr,
       exp: c.exp as number,
