@@ -21,6 +21,12 @@ export interface Fetched {
   readonly elapsedMs: number;
 }
 
+/**
+ * kube-apiserver serves the JWKS only as application/jwk-set+json and answers 406 to a request that
+ * accepts application/json alone; a relying party must accept both (and anything else, as AWS's fetch seems to).
+ */
+const ACCEPT = "application/json, application/jwk-set+json, */*;q=0.1";
+
 const caCache = new Map<string, string[]>();
 
 async function trusted(caFile: string | undefined): Promise<string[] | undefined> {
@@ -70,7 +76,7 @@ export async function fetchHttps(url: string, opts: FetchOptions = {}): Promise<
     };
     const req = get(
       url,
-      { ...(ca ? { ca } : {}), timeout: timeoutMs, headers: { accept: "application/json" } },
+      { ...(ca ? { ca } : {}), timeout: timeoutMs, headers: { accept: ACCEPT } },
       (res) => {
         const status = res.statusCode ?? 0;
         const chunks: Buffer[] = [];

@@ -20,3 +20,4 @@ export * from "./kube.js";
 export * from "./peers.js";
 export * from "./pki.js";
 export * from "./upstream.js";
+export * from "./sts.js";
