@@ -31,12 +31,13 @@ export class IssuedStore {
   constructor(private readonly max = 100_000) {}
   put(r: IssuedRecord, nowMs: number): void {
     if (this.byKey.size >= this.max) {
+      // Full: drop the expired, then the oldest down to 90% (a Map iterates in insertion order),
+      // so that the sweep runs once per max/10 insertions, not on every one.
       for (const [k, v] of this.byKey) if (v.expiration <= nowMs) this.byKey.delete(k);
-      // Still full: forget the oldest (a Map iterates in insertion order).
-      while (this.byKey.size >= this.max) {
-        const first = this.byKey.keys().next();
-        if (first.done === true) break;
-        this.byKey.delete(first.value);
+      const keep = Math.floor(this.max * 0.9);
+      for (const k of this.byKey.keys()) {
+        if (this.byKey.size <= keep) break;
+        this.byKey.delete(k);
       }
     }
     this.byKey.set(r.accessKeyId, r);
