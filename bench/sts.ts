@@ -76,7 +76,7 @@ for (const alg of ["RS256", "ES256"] as const) {
   const [h = "", p = "", s = ""] = token.split(".");
   const input = Buffer.from(`${h}.${p}`);
   const sig = Buffer.from(s, "base64url");
-  const keyObject = createPublicKey({ key: jwk as never, format: "jwk" });
+  const keyObject = createPublicKey({ key: jwk, format: "jwk" });
   const bareOpts = alg === "ES256" ? { key: keyObject, dsaEncoding: "ieee-p1363" as const } : keyObject;
   if (!verify("sha256", input, bareOpts, sig)) throw new Error("bare verify failed");
   const req = { token, roleArn: ROLE, roleSessionName: "bench" };
