@@ -263,7 +263,7 @@ describe("evaluateTrustPolicy: statements, principals, actions", () => {
     assert.equal(d.decision, "ImplicitDeny");
     assert.match(
       d.reason,
-      /Statement\[0\] \(Sid "Allow"\) does not apply: condition StringEquals .*:sub: .* is "system:serviceaccount:team-a:app"/,
+      /Statement\[0\] \(Sid "Allow"\) does not apply: condition StringEquals: oidc\.example\.com\/c1:sub is "system:serviceaccount:team-a:app": StringEquals "system:serviceaccount:team-b:app" does not match/,
     );
   });
 

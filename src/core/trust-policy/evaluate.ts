@@ -203,7 +203,7 @@ export function evaluateStatement(s: Statement, req: PolicyRequest): StatementRe
     : !am
       ? `its ${s.action !== undefined ? "Action" : "NotAction"} does not cover ${req.action}`
       : failed !== undefined
-        ? `condition ${failed.operator} ${failed.key}: ${failed.reason}`
+        ? `condition ${failed.operator}: ${failed.reason}`
         : conditions.length === 0
           ? "principal and action match and it has no conditions"
           : "principal, action and every condition match";
