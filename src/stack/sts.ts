@@ -1,13 +1,7 @@
 /** `irsa sts serve` (the built CLI) as a child process on a free loopback port, plain HTTP. */
-import { httpCall } from "../../../src/stack/http.js";
-import {
-  freePort,
-  onCleanup,
-  startProcess,
-  waitUntil,
-  type ManagedProcess,
-} from "../../../src/stack/processes.js";
-import { requireIrsaCli } from "./peers.js";
+import { httpCall } from "./http.js";
+import { irsaCliPath } from "./peers.js";
+import { freePort, onCleanup, startProcess, waitUntil, type ManagedProcess } from "./processes.js";
 
 export interface IrsaSts {
   readonly proc: ManagedProcess;
@@ -15,7 +9,10 @@ export interface IrsaSts {
   readonly endpoint: string;
 }
 
-/** Starts `irsa sts serve --config FILE` and resolves once /readyz answers 200. Stopped by stopAll(). */
+/**
+ * Starts `irsa sts serve --config FILE` and resolves once /readyz answers 200. Stopped by stopAll().
+ * Keep `logDir` apart from the config's directory: the STS watches that directory for changes.
+ */
 export async function startIrsaSts(configFile: string, logDir: string, name = "irsa-sts"): Promise<IrsaSts> {
   const port = await freePort();
   const healthPort = await freePort();
@@ -23,7 +20,7 @@ export async function startIrsaSts(configFile: string, logDir: string, name = "i
     name,
     command: process.execPath,
     args: [
-      requireIrsaCli(),
+      irsaCliPath(),
       "sts",
       "serve",
       `--config=${configFile}`,
@@ -37,10 +34,7 @@ export async function startIrsaSts(configFile: string, logDir: string, name = "i
   await waitUntil(
     `${name} ready`,
     async () => (await httpCall(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
-    {
-      proc,
-      timeoutMs: 30_000,
-    },
+    { proc, timeoutMs: 30_000 },
   );
   return { proc, endpoint: `http://127.0.0.1:${port}` };
 }
