@@ -6,6 +6,7 @@ import { LOG_LEVELS } from "../../runtime/log.js";
 import {
   OUTPUT_OPTION,
   oneOf,
+  portOption,
   requireStr,
   str,
   usageError,
@@ -83,8 +84,9 @@ ${CONFIG_HELP}
     return runSts({
       configFile,
       host: str(values, "bind-address") ?? "127.0.0.1",
-      port: int(values, "port", 0, 65535, this) ?? 8080,
-      healthPort: int(values, "health-port", 0, 65535, this),
+      port: portOption(values, "port", 8080, this),
+      healthPort:
+        values["health-port"] === undefined ? undefined : portOption(values, "health-port", 0, this),
       tlsCertFile: cert,
       tlsKeyFile: key,
       jwksTtlMs: (int(values, "jwks-ttl-seconds", 0, 86400, this) ?? 900) * 1000,
