@@ -5,16 +5,18 @@
  *   2. `irsa webhook` starts with a certificate from the stack's CA and is registered by URL;
  *   3. a ServiceAccount annotated with a role ARN, and a pod for it, which the webhook mutates;
  *   4. a token for that pod's projected volume (audience, lifetime) from kube-apiserver;
- *   5. MinIO, trusting kube-apiserver as its OpenID issuer, stands in for AWS STS; an "app" process
- *      with only the pod's env vars gets credentials through the AWS SDK's default chain.
+ *   5. `irsa sts serve`, trusting kube-apiserver as its OpenID issuer with a role whose trust policy
+ *      admits exactly that ServiceAccount, stands in for AWS STS; an "app" process with only the
+ *      pod's env vars gets credentials through the AWS SDK's default chain, then GetCallerIdentity.
  *
  * Run: bash scripts/local-stack.sh [--keep]   (--keep: leave it running until Ctrl-C); it builds,
- * then sets the peers' paths (IRSA_KUBE_APISERVER, IRSA_ETCD, IRSA_MINIO) for this script.
+ * then sets the peers' paths (IRSA_KUBE_APISERVER, IRSA_ETCD, IRSA_MINIO) for this script. MinIO
+ * is not started here: the e2e tests use it as a second, independent STS.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
  * client-node's models are plain-data classes; its API takes plain JSON. */
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
@@ -33,8 +35,8 @@ import {
   locatePeers,
   REGION,
   startIrsaWebhook,
+  startIrsaSts,
   startKube,
-  startMinio,
   stopAll,
 } from "../src/stack/index.js";
 
@@ -90,21 +92,47 @@ async function main(): Promise<void> {
   });
   console.log(`  https://127.0.0.1:${port}/mutate, metrics on http://127.0.0.1:${metricsPort}/metrics`);
 
-  step("MinIO as the STS, trusting the cluster's issuer");
-  const minio = await startMinio({
-    openidConfigUrl: `${kube.issuer}/.well-known/openid-configuration`,
-    ca: kube.ca,
-    bin: peers.minio,
-  });
-  console.log(`  ${minio.endpoint}, role ${minio.roleArn}`);
+  step("`irsa sts serve` as the STS, trusting the cluster's issuer");
+  const ns = await createNamespace(kube.kubeConfig, "demo");
+  const roleArn = "arn:aws:iam::111122223333:role/demo-app";
+  const hostPath = kube.issuer.slice("https://".length);
+  const stsDir = join(kube.dir, "sts");
+  await mkdir(stsDir);
+  const stsConfig = {
+    providers: [{ url: kube.issuer, clientIds: ["sts.amazonaws.com"], caFile: kube.ca.certFile }],
+    roles: [
+      {
+        arn: roleArn,
+        trustPolicy: {
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "DemoApp",
+              Effect: "Allow",
+              Principal: { Federated: `arn:aws:iam::111122223333:oidc-provider/${hostPath}` },
+              Action: "sts:AssumeRoleWithWebIdentity",
+              Condition: {
+                StringEquals: {
+                  [`${hostPath}:sub`]: `system:serviceaccount:${ns}:app`,
+                  [`${hostPath}:aud`]: "sts.amazonaws.com",
+                },
+              },
+            },
+          ],
+        },
+      },
+    ],
+  };
+  await writeFile(join(stsDir, "sts.json"), JSON.stringify(stsConfig, null, 2));
+  const sts = await startIrsaSts(join(stsDir, "sts.json"), kube.dir);
+  console.log(`  ${sts.endpoint}, role ${roleArn} for system:serviceaccount:${ns}:app`);
 
   step("a ServiceAccount with a role, and a pod for it");
-  const ns = await createNamespace(kube.kubeConfig, "demo");
-  await createServiceAccount(kube.kubeConfig, ns, "app", { "eks.amazonaws.com/role-arn": minio.roleArn });
+  await createServiceAccount(kube.kubeConfig, ns, "app", { "eks.amazonaws.com/role-arn": roleArn });
   const stored: V1Pod = await waitForWebhook(
     kube.kubeConfig,
     ns,
-    (p) => envOf(p.spec?.containers[0]).AWS_ROLE_ARN === minio.roleArn,
+    (p) => envOf(p.spec?.containers[0]).AWS_ROLE_ARN === roleArn,
     {
       makePod: () => ({
         metadata: { name: `app-${Date.now().toString(36)}` },
@@ -138,9 +166,11 @@ async function main(): Promise<void> {
 
   step("the app: the AWS SDK's default credential chain with only the pod's env");
   const app = `
-    import { STSClient } from "@aws-sdk/client-sts";
-    const c = await new STSClient({}).config.credentials();
-    console.log(JSON.stringify({ accessKeyId: c.accessKeyId, expiration: c.expiration }));`;
+    import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+    const sts = new STSClient({});
+    const c = await sts.config.credentials();
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    console.log(JSON.stringify({ accessKeyId: c.accessKeyId, expiration: c.expiration, arn: me.Arn }));`;
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ["--no-warnings", "--input-type=module", "-e", app], {
       cwd: REPO_ROOT,
@@ -148,7 +178,7 @@ async function main(): Promise<void> {
         PATH: process.env.PATH,
         ...env,
         AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
-        AWS_ENDPOINT_URL_STS: minio.endpoint,
+        AWS_ENDPOINT_URL_STS: sts.endpoint,
         NO_PROXY: "127.0.0.1",
       },
     });
@@ -161,8 +191,9 @@ async function main(): Promise<void> {
       else reject(new Error(`the app failed (exit ${String(code)}): ${err}`));
     });
   });
-  const creds = JSON.parse(out) as { accessKeyId: string; expiration: string };
+  const creds = JSON.parse(out) as { accessKeyId: string; expiration: string; arn: string };
   console.log(`  credentials: AccessKeyId ${creds.accessKeyId}, expire ${creds.expiration}`);
+  console.log(`  GetCallerIdentity: ${creds.arn}`);
 
   step(`done: the chain works end to end (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   if (keep) {

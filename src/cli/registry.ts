@@ -51,4 +51,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "print the S3 bucket policy that makes exactly the two issuer documents public",
     load: async () => (await import("./commands/issuer.js")).issuerPrintBucketPolicy,
   },
+  {
+    path: ["sts", "serve"],
+    summary: "run a local AWS STS that checks web identity tokens and trust policies as AWS does",
+    load: async () => (await import("./commands/sts.js")).stsServe,
+  },
+  {
+    path: ["sts", "check"],
+    summary: "check a token against a role's trust policy offline, printing every check",
+    load: async () => (await import("./commands/sts.js")).stsCheck,
+  },
+  {
+    path: ["credentials"],
+    summary: "exchange a web identity token for credentials, as credential_process JSON (cached)",
+    load: async () => (await import("./commands/credentials.js")).credentials,
+  },
 ];

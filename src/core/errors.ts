@@ -42,7 +42,11 @@ export type ErrorCode =
   | "TARGET_UNREACHABLE"
   | "TARGET_WRITE_REFUSED"
   | "TARGET_VERIFY_FAILED"
-  | "STATE_INVALID";
+  | "STATE_INVALID"
+  // trust policies, the STS configuration, and fetching an issuer's documents
+  | "POLICY_INVALID"
+  | "STS_CONFIG_INVALID"
+  | "FETCH_FAILED";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;

@@ -122,9 +122,7 @@ export interface RunningHttpsServer {
 
 /** An HTTPS server serving `tls` (and its reloads), with slowloris limits and a graceful drain. */
 export async function startHttpsServer(opts: HttpsServerOptions): Promise<RunningHttpsServer> {
-  let inFlight = 0;
-  let closing = false;
-  let onIdle: (() => void) | undefined;
+  const drain = new Drain(opts.onRequest);
   const server = createHttpsServer(
     {
       ...opts.tls.pair,
@@ -136,63 +134,101 @@ export async function startHttpsServer(opts: HttpsServerOptions): Promise<Runnin
       // How often the header and request timeouts are enforced (Node's default: every 30 s).
       connectionsCheckingInterval: 1000,
     },
-    (req, res) => {
-      inFlight++;
-      if (closing) res.setHeader("Connection", "close");
-      res.on("close", () => {
-        inFlight--;
-        if (inFlight === 0) onIdle?.();
-      });
-      opts.onRequest(req, res);
-    },
+    drain.handler,
   );
-  // kube-apiserver keeps connections idle for up to 90 s; closing them first races with a new
-  // request on the same connection (which then fails), so let the client close idle connections.
-  // Idle keep-alive connections are not subject to the two timeouts below (they run from a
-  // request's first byte), so these may be far shorter than keepAliveTimeout.
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = STALL_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.on("tlsClientError", (e) => {
     opts.log.debug({ err: e.message }, "TLS handshake failed");
   });
   opts.tls.onChange((pair) => {
     server.setSecureContext({ ...pair, ...TLS_OPTIONS, ...opts.secureOptions });
   });
-  const port = await listen(server, opts.port, opts.host, opts.what);
+  return drain.start(server, opts);
+}
 
-  let closed: Promise<boolean> | undefined;
-  const close = (timeoutMs: number): Promise<boolean> => {
-    closed ??= (async () => {
-      closing = true;
-      const stopped = new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
-      );
-      server.closeIdleConnections();
-      const drained = new Promise<void>((resolve) => {
-        if (inFlight === 0) resolve();
-        else
-          onIdle = () => {
-            resolve();
-          };
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => {
-          resolve("timeout");
-        }, timeoutMs);
-      });
-      const inTime = (await Promise.race([drained, timeout])) !== "timeout";
-      server.closeAllConnections();
-      await Promise.race([stopped, timeout]);
-      clearTimeout(timer);
-      return inTime;
-    })();
-    return closed;
+export type PlainHttpServerOptions = Omit<HttpsServerOptions, "tls">;
+
+export interface RunningPlainHttpServer {
+  readonly port: number;
+  readonly server: Server;
+  inFlight(): number;
+  /** As RunningHttpsServer.close. */
+  close(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * The same server over plain HTTP (same limits and drain), for loopback and tests, or behind a
+ * proxy that terminates TLS.
+ */
+export async function startPlainHttpServer(opts: PlainHttpServerOptions): Promise<RunningPlainHttpServer> {
+  const drain = new Drain(opts.onRequest);
+  const server = createHttpServer({ connectionsCheckingInterval: 1000 }, drain.handler);
+  return drain.start(server, opts);
+}
+
+/** Counts requests in flight and closes a server gracefully. */
+class Drain {
+  private inFlight = 0;
+  private closing = false;
+  private onIdle: (() => void) | undefined;
+  constructor(private readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void) {}
+
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    this.inFlight++;
+    if (this.closing) res.setHeader("Connection", "close");
+    res.on("close", () => {
+      this.inFlight--;
+      if (this.inFlight === 0) this.onIdle?.();
+    });
+    this.onRequest(req, res);
   };
-  return { port, server, inFlight: () => inFlight, close };
+
+  async start<S extends Server | HttpsServer>(
+    server: S,
+    opts: { port: number; host?: string | undefined; what: string },
+  ): Promise<{ port: number; server: S; inFlight(): number; close(timeoutMs: number): Promise<boolean> }> {
+    // kube-apiserver keeps connections idle for up to 90 s; closing them first races with a new
+    // request on the same connection (which then fails), so let the client close idle connections.
+    // Idle keep-alive connections are not subject to the two timeouts below (they run from a
+    // request's first byte), so these may be far shorter than keepAliveTimeout.
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = STALL_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    const port = await listen(server, opts.port, opts.host, opts.what);
+    let closed: Promise<boolean> | undefined;
+    const close = (timeoutMs: number): Promise<boolean> => {
+      closed ??= this.close(server, timeoutMs);
+      return closed;
+    };
+    return { port, server, inFlight: () => this.inFlight, close };
+  }
+
+  private async close(server: Server | HttpsServer, timeoutMs: number): Promise<boolean> {
+    this.closing = true;
+    const stopped = new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+    server.closeIdleConnections();
+    const drained = new Promise<void>((resolve) => {
+      if (this.inFlight === 0) resolve();
+      else
+        this.onIdle = () => {
+          resolve();
+        };
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => {
+        resolve("timeout");
+      }, timeoutMs);
+    });
+    const inTime = (await Promise.race([drained, timeout])) !== "timeout";
+    server.closeAllConnections();
+    await Promise.race([stopped, timeout]);
+    clearTimeout(timer);
+    return inTime;
+  }
 }
 
 export interface HealthServerOptions {

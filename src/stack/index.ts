@@ -3,7 +3,8 @@
  *
  *   const kube = await startKube({ keyType: "rsa" });          // etcd + kube-apiserver, irsa key
  *   const webhook = await startIrsaWebhook(kube, { name: "irsa-webhook" });
- *   const minio = await startMinio({ openidConfigUrl, ca: kube.ca });  // the STS
+ *   const sts = await startIrsaSts(configFile, logDir);        // irsa sts serve: the STS
+ *   const minio = await startMinio({ openidConfigUrl, ca: kube.ca });  // a second, independent STS
  *   await stopAll();                                           // every process and temp dir
  *
  * Peer binaries come from IRSA_KUBE_APISERVER, IRSA_ETCD and IRSA_MINIO (locatePeers).
@@ -35,4 +36,5 @@ export {
   type RunResult,
   type StartOptions,
 } from "./processes.js";
+export { startIrsaSts, type IrsaSts } from "./sts.js";
 export { startIrsaWebhook, type IrsaWebhook, type IrsaWebhookOptions } from "./webhook.js";

@@ -14,6 +14,7 @@ export * from "../../../src/adapters/kubernetes/objects.js";
 export * from "../../../src/stack/http.js";
 export * from "../../../src/stack/irsa-cli.js";
 export * from "../../../src/stack/processes.js";
+export * from "../../../src/stack/sts.js";
 export * from "../../../src/stack/webhook.js";
 export * from "./aws.js";
 export * from "./kube.js";

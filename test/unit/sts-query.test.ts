@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { KNOWN_ERROR_CODES } from "../../src/core/sts/errors.js";
+import { checkAssumeParams } from "../../src/core/sts/params.js";
+import { answerQuery, IssuedStore, type QueryRequest, type StsService } from "../../src/core/sts/query.js";
+import { errorXml, xmlText } from "../../src/core/sts/xml.js";
+import {
+  jwksOf,
+  rawToken,
+  ROLE_ARN,
+  signToken,
+  signingKey,
+  staticResolver,
+  stsConfig,
+  ISSUER,
+  SUB,
+  AUD,
+  type SigningKey,
+} from "../support/sts.js";
+import { xmlProblem, xmlValue } from "../support/xml.js";
+
+let key: SigningKey;
+let svc: StsService;
+
+before(async () => {
+  key = await signingKey("RS256", "k1");
+  svc = {
+    config: () => stsConfig(),
+    resolver: staticResolver(jwksOf(key)),
+    issued: new IssuedStore(1000),
+    now: Date.now,
+    random: (n) => randomBytes(n),
+  };
+});
+
+function form(params: Record<string, string>, method = "POST"): QueryRequest {
+  const body = new URLSearchParams(params).toString();
+  return method === "GET"
+    ? { method, path: "/", query: body, headers: {}, body: Buffer.alloc(0) }
+    : {
+        method,
+        path: "/",
+        query: "",
+        headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+        body: Buffer.from(body),
+      };
+}
+
+const assume = (over: Record<string, string> = {}): Record<string, string> => ({
+  Action: "AssumeRoleWithWebIdentity",
+  Version: "2011-06-15",
+  RoleArn: ROLE_ARN,
+  RoleSessionName: "s1",
+  ...over,
+});
+
+describe("answerQuery: AssumeRoleWithWebIdentity", () => {
+  it("POST and GET give AWS's XML with well-formed credentials", async () => {
+    for (const method of ["POST", "GET"]) {
+      const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) }), method), svc);
+      assert.equal(a.status, 200, a.body);
+      assert.equal(xmlProblem(a.body), undefined);
+      assert.match(
+        a.body,
+        /^<AssumeRoleWithWebIdentityResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">/,
+      );
+      assert.match(xmlValue(a.body, "AccessKeyId") ?? "", /^ASIA[A-Z2-7]{16}$/);
+      assert.match(xmlValue(a.body, "SecretAccessKey") ?? "", /^[A-Za-z0-9+/]{40}$/);
+      assert.ok((xmlValue(a.body, "SessionToken") ?? "").length > 100);
+      assert.match(xmlValue(a.body, "Expiration") ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(xmlValue(a.body, "Arn"), "arn:aws:sts::111122223333:assumed-role/app/s1");
+      assert.match(xmlValue(a.body, "AssumedRoleId") ?? "", /^AROA[A-Z2-7]{17}:s1$/);
+      assert.equal(xmlValue(a.body, "SubjectFromWebIdentityToken"), SUB);
+      assert.equal(
+        xmlValue(a.body, "Provider"),
+        "arn:aws:iam::111122223333:oidc-provider/oidc.example.com/cluster-1",
+      );
+      assert.equal(xmlValue(a.body, "Audience"), AUD);
+      assert.equal(xmlValue(a.body, "RequestId"), a.requestId);
+      assert.match(a.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+  });
+
+  it("the role's path is dropped from the assumed-role ARN", async () => {
+    const path = "arn:aws:iam::111122223333:role/team/app2";
+    const local: StsService = {
+      ...svc,
+      config: () =>
+        stsConfig(undefined, [
+          { arn: path, trustPolicy: { Statement: { Effect: "Allow", Principal: "*", Action: "sts:*" } } },
+        ]),
+    };
+    const a = await answerQuery(
+      form(assume({ RoleArn: path, WebIdentityToken: await signToken(key) })),
+      local,
+    );
+    assert.equal(xmlValue(a.body, "Arn"), "arn:aws:sts::111122223333:assumed-role/app2/s1");
+  });
+
+  it("an error is AWS's ErrorResponse with Type, Code, Message and RequestId", async () => {
+    const a = await answerQuery(
+      form(assume({ WebIdentityToken: await signToken(key, { iss: `${ISSUER}/` }) })),
+      svc,
+    );
+    assert.equal(a.status, 400);
+    assert.equal(xmlProblem(a.body), undefined);
+    assert.match(
+      a.body,
+      /^<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">\n {2}<Error>\n {4}<Type>Sender<\/Type>\n {4}<Code>InvalidIdentityToken<\/Code>/,
+    );
+    assert.equal(
+      xmlValue(a.body, "Message"),
+      `No OpenIDConnect provider found in your account for ${ISSUER}/`,
+    );
+    assert.equal(xmlValue(a.body, "RequestId"), a.requestId);
+    assert.equal(a.check, "issuer");
+  });
+
+  const params: [string, Record<string, string>, RegExp][] = [
+    [
+      "no RoleArn",
+      { RoleArn: "" },
+      /Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20/,
+    ],
+    [
+      "a one-character session name",
+      { RoleSessionName: "a" },
+      /at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2/,
+    ],
+    [
+      "a session name with a space",
+      { RoleSessionName: "a b" },
+      /Member must satisfy regular expression pattern: \[\\w\+=,\.@-\]\*/,
+    ],
+    ["a 65-character session name", { RoleSessionName: "a".repeat(65) }, /length less than or equal to 64/],
+    [
+      "DurationSeconds 899",
+      { DurationSeconds: "899" },
+      /at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900/,
+    ],
+    ["DurationSeconds 43201", { DurationSeconds: "43201" }, /less than or equal to 43200/],
+    ["DurationSeconds not a number", { DurationSeconds: "1h" }, /at 'durationSeconds'/],
+    [
+      "an oversized token",
+      { WebIdentityToken: "a".repeat(20_001) },
+      /at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000/,
+    ],
+    [
+      "a 3-character token",
+      { WebIdentityToken: "a.b" },
+      /at 'webIdentityToken' .* greater than or equal to 4/,
+    ],
+    ["a session Policy over 2048 characters", { Policy: `{"a":"${"x".repeat(2048)}"}` }, /at 'policy'/],
+  ];
+  for (const [title, over, re] of params) {
+    it(`ValidationError for ${title}`, async () => {
+      const a = await answerQuery(form(assume({ WebIdentityToken: "x.y.z", ...over })), svc);
+      assert.equal(a.status, 400);
+      assert.equal(a.errorCode, "ValidationError");
+      assert.match(xmlValue(a.body, "Message") ?? "", /^\d validation errors? detected: /);
+      assert.match(xmlValue(a.body, "Message") ?? "", re);
+      assert.ok(
+        !(xmlValue(a.body, "Message") ?? "").includes(
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".repeat(10),
+        ),
+        "the token is never echoed",
+      );
+    });
+  }
+
+  it("counts every missing parameter, as AWS", () => {
+    const r = checkAssumeParams(() => undefined);
+    assert.ok(!r.ok);
+    assert.match(
+      r.error.message,
+      /^3 validation errors detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null; /,
+    );
+  });
+
+  it("MalformedPolicyDocument for a session Policy that is not JSON", async () => {
+    const a = await answerQuery(
+      form(assume({ WebIdentityToken: await signToken(key), Policy: "{nope" })),
+      svc,
+    );
+    assert.equal(a.errorCode, "MalformedPolicyDocument");
+  });
+
+  it("InvalidAction for other actions and versions; MissingAction without one", async () => {
+    const a = await answerQuery(form({ Action: "AssumeRole", Version: "2011-06-15" }), svc);
+    assert.equal(a.errorCode, "InvalidAction");
+    assert.equal(xmlValue(a.body, "Message"), "Could not find operation AssumeRole for version 2011-06-15");
+    const v = await answerQuery(form(assume({ Version: "2011-06-16" })), svc);
+    assert.equal(
+      xmlValue(v.body, "Message"),
+      "Could not find operation AssumeRoleWithWebIdentity for version 2011-06-16",
+    );
+    assert.equal((await answerQuery(form({}), svc)).errorCode, "MissingAction");
+  });
+
+  it("GetCallerIdentity without a signature is MissingAuthenticationToken", async () => {
+    const a = await answerQuery(form({ Action: "GetCallerIdentity", Version: "2011-06-15" }), svc);
+    assert.equal(a.status, 403);
+    assert.equal(a.errorCode, "MissingAuthenticationToken");
+  });
+});
+
+describe("xmlText", () => {
+  it("escapes markup and replaces characters XML cannot carry", () => {
+    assert.equal(xmlText(`<a href="x">&'</a>`), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
+    assert.equal(xmlText("a\u0000b\u001fc\ud800d\uffffe"), "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe");
+    assert.equal(xmlText("tab\tnl\n😀"), "tab\tnl\n😀");
+    const e = errorXml(
+      { code: "InvalidIdentityToken", status: 400, type: "Sender", message: "]]><x>&\u0001" },
+      "id",
+    );
+    assert.equal(xmlProblem(e), undefined);
+    assert.equal(xmlValue(e, "Message"), "]]><x>&\uFFFD");
+  });
+});
+
+/** A small seeded generator (xorshift32): the fuzz is the same on every run. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe("fuzz: 100,000 random requests and tokens", () => {
+  it("never throws; every answer is well-formed XML with a known code", async () => {
+    const r = rng(20261202);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+    const junk = (n: number): string => {
+      let s = "";
+      for (let i = 0; i < n; i++) s += String.fromCharCode(Math.floor(r() * (r() < 0.9 ? 128 : 0x10000)));
+      return s;
+    };
+    const good = await signToken(key);
+    const pieces = [
+      good,
+      good.slice(0, 50),
+      `${good}x`,
+      good.replace(/\./g, ""),
+      rawToken({ alg: "none" }, { iss: ISSUER }),
+      "....",
+      "a.b.c",
+      `${good.split(".")[0] ?? ""}.${Buffer.from("[]").toString("base64url")}.x`,
+    ];
+    const mutate = (t: string): string => {
+      const chars = Array.from(t);
+      const n = 1 + Math.floor(r() * 4);
+      for (let i = 0; i < n; i++) chars[Math.floor(r() * chars.length)] = junk(1);
+      return chars.join("");
+    };
+    const claimValues = [null, 1, 1.5, "x", [], {}, [1], true, -1, 2 ** 53, ISSUER, SUB, AUD, [AUD]];
+    const randomClaims = (): string =>
+      rawToken(
+        { alg: pick(["RS256", "ES256", "HS256", "none", 5, null]), kid: pick(["k1", 1, undefined, "x"]) },
+        {
+          iss: pick(claimValues),
+          sub: pick(claimValues),
+          aud: pick(claimValues),
+          exp: pick(claimValues),
+          nbf: pick(claimValues),
+          iat: pick(claimValues),
+          amr: pick(claimValues),
+          azp: pick(claimValues),
+        },
+        junk(Math.floor(r() * 10)).replace(/[^A-Za-z0-9_-]/g, "A"),
+      );
+    const known = new Set<string>(KNOWN_ERROR_CODES);
+    const started = performance.now();
+    const counts = new Map<string, number>();
+    const N = 100_000;
+    for (let i = 0; i < N; i++) {
+      const kind = r();
+      const token =
+        kind < 0.3
+          ? mutate(pick(pieces))
+          : kind < 0.6
+            ? randomClaims()
+            : kind < 0.8
+              ? pick(pieces)
+              : junk(Math.floor(r() * 200));
+      const p: Record<string, string> = {};
+      if (r() < 0.95)
+        p.Action =
+          r() < 0.9 ? "AssumeRoleWithWebIdentity" : pick(["GetCallerIdentity", "AssumeRole", junk(8), ""]);
+      if (r() < 0.95) p.Version = r() < 0.95 ? "2011-06-15" : junk(10);
+      if (r() < 0.9) p.RoleArn = r() < 0.9 ? ROLE_ARN : junk(30);
+      if (r() < 0.9) p.RoleSessionName = r() < 0.8 ? "s1" : junk(Math.floor(r() * 80));
+      if (r() < 0.95) p.WebIdentityToken = token;
+      if (r() < 0.2) p.DurationSeconds = pick(["900", "3600", "7200", "7201", "43201", "-1", "1e3", junk(4)]);
+      if (r() < 0.05) p.Policy = pick(["{}", "[", junk(20)]);
+      if (r() < 0.02) p.ProviderId = "www.amazon.com";
+      const method = r() < 0.97 ? pick(["POST", "GET"]) : pick(["PUT", "DELETE", junk(5)]);
+      const req = form(p, method === "GET" ? "GET" : "POST");
+      const headers: Record<string, string> = { ...(req.headers as Record<string, string>) };
+      if (r() < 0.05) headers["content-type"] = pick(["text/plain", junk(10), "application/json"]);
+      if (r() < 0.05)
+        headers.authorization = pick([
+          `AWS4-HMAC-SHA256 Credential=ASIA${junk(16)}/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`,
+          junk(40),
+        ]);
+      const body = r() < 0.03 ? Buffer.from(junk(100)) : req.body;
+      const a = await answerQuery({ ...req, method, headers, body }, svc);
+      const problem = xmlProblem(a.body);
+      if (problem !== undefined) assert.fail(`request ${i}: ${problem}\n${a.body}`);
+      if (a.status === 200) {
+        assert.match(a.body, /^<(AssumeRoleWithWebIdentity|GetCallerIdentity)Response /);
+      } else {
+        const code = xmlValue(a.body, "Code") ?? "";
+        assert.ok(known.has(code), `request ${i}: unknown code ${code}`);
+        assert.notEqual(code, "InternalFailure", `request ${i}: ${a.reason}`);
+        counts.set(code, (counts.get(code) ?? 0) + 1);
+      }
+    }
+    const ms = performance.now() - started;
+    // Bounded time: about 15 s of CPU; the bound leaves room for a busy shared CI machine.
+    assert.ok(ms < 180_000, `${ms} ms`);
+    for (const code of ["ValidationError", "InvalidIdentityToken", "InvalidAction", "AccessDenied"]) {
+      assert.ok((counts.get(code) ?? 0) > 0, `the fuzz reached ${code}`);
+    }
+  });
+});
