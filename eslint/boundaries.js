@@ -2,13 +2,13 @@
 //   src/core      pure: no I/O modules of Node, no I/O packages, nothing outside src/core
 //   src/runtime   shared server plumbing: may use the core, nothing else of ours
 //   src/adapters  the edges (files, Kubernetes, AWS): may use the core and the runtime
-//   deployables   src/webhook, src/issuer, src/sts, src/doctor, src/stack: never each other
+//   deployables   src/webhook, src/issuer, src/sts, src/credentials, src/doctor, src/stack: never each other
 //   src/cli       the entry point: may call any deployable's wiring
 //   nothing under src/, scripts/ or bench/ imports from test/
 import { builtinModules } from "node:module";
 import { dirname, relative, resolve, sep } from "node:path";
 
-const DEPLOYABLES = ["webhook", "issuer", "sts", "doctor", "stack"];
+const DEPLOYABLES = ["webhook", "issuer", "sts", "credentials", "doctor", "stack"];
 const IO_BUILTINS = [
   "fs",
   "fs/promises",

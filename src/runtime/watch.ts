@@ -30,11 +30,12 @@ export function watchFiles(
     void (async () => {
       try {
         for await (const event of watchDir(dir, { signal: abort.signal })) {
-          // Any name in the directory: Secret volumes change `..data`, not the file names.
-          log.debug(
-            { dir, file: event.filename, watched: names.has(event.filename ?? "") },
-            "watched file changed",
-          );
+          // A watched name, or Kubernetes' volume swap (`..data` and its `..<timestamp>` folders: a
+          // Secret or ConfigMap update does not touch the file names). Anything else in the same
+          // directory, such as a log file written there, is not ours to react to or to log.
+          const name = event.filename;
+          if (name !== null && !names.has(name) && !name.startsWith("..")) continue;
+          log.debug({ dir, file: name }, "watched file changed");
           fire();
         }
       } catch (e) {
