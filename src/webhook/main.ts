@@ -116,6 +116,7 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
     getTimeoutMs: Math.max(o.gracePeriodMs, 1),
     log,
     onGet: metrics.onGet,
+    onGetSkipped: metrics.onGetSkipped,
     onSynced: metrics.onSynced,
   });
   metrics.trackDisconnected(() => cache.disconnectedForMs());
