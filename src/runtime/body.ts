@@ -8,10 +8,27 @@ export class BodyTooLarge extends Error {
 
 /** The connection ended before the whole body arrived: the client hung up (or was cut off). */
 export class ClientAborted extends Error {
-  override readonly name = "ClientAborted";
+  override readonly name: string = "ClientAborted";
 }
 
-/** The whole body, or a rejection with BodyTooLarge, ClientAborted or the stream's own error. */
+/** The server's own request timeout cut the connection before the whole body arrived (Node sent 408). */
+export class RequestTimedOut extends ClientAborted {
+  override readonly name: string = "RequestTimedOut";
+}
+
+/** Why the connection ended mid-body: the server's request timeout, or the client. */
+function aborted(req: IncomingMessage, message: string): ClientAborted {
+  // Node destroys the socket with ERR_HTTP_REQUEST_TIMEOUT when `server.requestTimeout` fires.
+  const cause = (req.socket.errored as NodeJS.ErrnoException | null | undefined)?.code;
+  return cause === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? new RequestTimedOut(`no whole request within the server's request timeout (${message})`)
+    : new ClientAborted(message);
+}
+
+/**
+ * The whole body, or a rejection with BodyTooLarge, ClientAborted (RequestTimedOut when the server's
+ * request timeout cut it) or the stream's own error.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"]);
@@ -41,12 +58,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (done) return;
       done = true;
       // ECONNRESET "aborted": the connection closed mid-body.
-      reject(e.code === "ECONNRESET" || req.socket.destroyed ? new ClientAborted(e.message) : e);
+      reject(e.code === "ECONNRESET" || req.socket.destroyed ? aborted(req, e.message) : e);
     });
     req.on("close", () => {
       if (done) return;
       done = true;
-      reject(new ClientAborted("connection closed before the body was complete"));
+      reject(aborted(req, "connection closed before the body was complete"));
     });
   });
 }

@@ -106,6 +106,8 @@ export interface HttpsServerOptions {
   readonly secureOptions?: Pick<SecureContextOptions, "minVersion" | "ciphers">;
   readonly log: Log;
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** How long a whole request may take to arrive; default REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 export interface RunningHttpsServer {
@@ -128,6 +130,10 @@ export async function startHttpsServer(opts: HttpsServerOptions): Promise<Runnin
       ...opts.tls.pair,
       ...TLS_OPTIONS,
       ...opts.secureOptions,
+      // With a client CA (tls.pair.ca), only clients with a certificate it issued get past the
+      // handshake; the CA is swapped with the pair on reload.
+      requestCert: opts.tls.pair.ca !== undefined,
+      rejectUnauthorized: opts.tls.pair.ca !== undefined,
       // Stalled connections (slowloris) each hold a descriptor: kube-apiserver completes the
       // handshake and sends each request at once, and gives up on a webhook after at most 30 s.
       handshakeTimeout: STALL_TIMEOUT_MS,
@@ -184,7 +190,7 @@ class Drain {
 
   async start<S extends Server | HttpsServer>(
     server: S,
-    opts: { port: number; host?: string | undefined; what: string },
+    opts: { port: number; host?: string | undefined; what: string; requestTimeoutMs?: number | undefined },
   ): Promise<{ port: number; server: S; inFlight(): number; close(timeoutMs: number): Promise<boolean> }> {
     // kube-apiserver keeps connections idle for up to 90 s; closing them first races with a new
     // request on the same connection (which then fails), so let the client close idle connections.
@@ -192,7 +198,7 @@ class Drain {
     // request's first byte), so these may be far shorter than keepAliveTimeout.
     server.keepAliveTimeout = 120_000;
     server.headersTimeout = STALL_TIMEOUT_MS;
-    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     const port = await listen(server, opts.port, opts.host, opts.what);
     let closed: Promise<boolean> | undefined;
     const close = (timeoutMs: number): Promise<boolean> => {

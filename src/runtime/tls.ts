@@ -13,6 +13,8 @@ import { watchFiles } from "./watch.js";
 export interface TlsPair {
   readonly cert: Buffer;
   readonly key: Buffer;
+  /** CA certificates a client certificate must chain to; when set, one is required. */
+  readonly ca?: Buffer;
 }
 
 /** A checked pair and its first (leaf) certificate's validity. */
@@ -27,9 +29,12 @@ export const TLS_OPTIONS = { minVersion: "TLSv1.2" } as const satisfies SecureCo
 export interface TlsFiles {
   readonly certFile: string;
   readonly keyFile: string;
-  /** Flag names for error hints; default --tls-cert and --tls-key. */
+  /** PEM CA bundle: clients must present a certificate it issued; read and reloaded with the pair. */
+  readonly caFile?: string | undefined;
+  /** Flag names for error hints; default --tls-cert, --tls-key and --client-ca-file. */
   readonly certFlag?: string;
   readonly keyFlag?: string;
+  readonly caFlag?: string;
 }
 
 /**
@@ -52,6 +57,11 @@ export async function readTlsPair(files: TlsFiles, now: Date = new Date()): Prom
   };
   const cert = await read(files.certFile, "certificate", files.certFlag ?? "--tls-cert");
   const key = await read(files.keyFile, "key", files.keyFlag ?? "--tls-key");
+  const ca =
+    files.caFile === undefined
+      ? undefined
+      : await read(files.caFile, "client CA", files.caFlag ?? "--client-ca-file");
+  if (ca !== undefined && files.caFile !== undefined) checkCa(ca, files.caFile);
   try {
     createSecureContext({ cert, key, ...TLS_OPTIONS });
   } catch (e) {
@@ -78,7 +88,25 @@ export async function readTlsPair(files: TlsFiles, now: Date = new Date()): Prom
       "check the clock of this machine and of the issuer of the certificate",
     );
   }
-  return { cert, key, notBefore, notAfter };
+  return { cert, key, ...(ca !== undefined && { ca }), notBefore, notAfter };
+}
+
+/** The CA bundle must hold at least one PEM certificate, each of them parsable. */
+function checkCa(ca: Buffer, file: string): void {
+  const blocks =
+    ca.toString("latin1").match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (blocks.length === 0) throw new Error("no PEM certificate in it");
+    for (const b of blocks) new X509Certificate(b);
+    createSecureContext({ ca, ...TLS_OPTIONS });
+  } catch (e) {
+    throw new IrsaError(
+      "TLS_INVALID",
+      `client CA file ${file} is not a usable PEM CA bundle: ${(e as Error).message}`,
+      "give the PEM certificate of the CA that issued the client certificate kube-apiserver presents",
+      { cause: e },
+    );
+  }
 }
 
 /** Subject, expiry and fingerprint of the first certificate, for log lines; empty if unparsable. */
@@ -122,7 +150,7 @@ export class ReloadingTls {
   static async load(opts: ReloadingTlsOptions): Promise<ReloadingTls> {
     const tls = new ReloadingTls(opts, await readTlsPair(opts, opts.now?.()));
     tls.watcher = watchFiles(
-      [opts.certFile, opts.keyFile],
+      [opts.certFile, opts.keyFile, ...(opts.caFile === undefined ? [] : [opts.caFile])],
       () => tls.reload(),
       opts.log,
       opts.pollIntervalMs,
@@ -131,7 +159,8 @@ export class ReloadingTls {
   }
 
   get pair(): TlsPair {
-    return { cert: this.current.cert, key: this.current.key };
+    const { cert, key, ca } = this.current;
+    return ca === undefined ? { cert, key } : { cert, key, ca };
   }
 
   /** When the certificate being served expires. */
@@ -172,8 +201,8 @@ export class ReloadingTls {
     }
     const d = digestOf(next);
     if (d === this.digest) return false;
-    for (const apply of this.appliers) apply({ cert: next.cert, key: next.key });
     this.current = next;
+    for (const apply of this.appliers) apply(this.pair);
     this.digest = d;
     this.lastFailure = "";
     onReload?.("ok");
@@ -183,5 +212,11 @@ export class ReloadingTls {
 }
 
 function digestOf(p: TlsPair): string {
-  return createHash("sha256").update(p.cert).update("\0").update(p.key).digest("hex");
+  return createHash("sha256")
+    .update(p.cert)
+    .update("\0")
+    .update(p.key)
+    .update("\0")
+    .update(p.ca ?? "")
+    .digest("hex");
 }

@@ -51,6 +51,13 @@ export interface Kube {
   request(path: string, opts?: HttpOptions & { anonymous?: boolean }): Promise<HttpResponse>;
   /** Stops kube-apiserver, then etcd. Also done by stopAll(). */
   stop(): Promise<void>;
+  /**
+   * Stops kube-apiserver only (SIGKILL at once with `kill`, else SIGTERM), leaving etcd and its data:
+   * an API server outage. `apiserver` then names the stopped process until startApiserver().
+   */
+  stopApiserver(opts?: { readonly kill?: boolean }): Promise<void>;
+  /** Starts kube-apiserver again with the same flags, port and data; resolves once /readyz is 200. */
+  startApiserver(): Promise<void>;
 }
 
 export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
@@ -111,40 +118,45 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
   const url = `https://127.0.0.1:${port}`;
   const issuer = url;
   t0 = Date.now();
-  const apiserver = startProcess({
-    name: "kube-apiserver",
-    command: apiserverPath,
-    logDir: dir,
-    args: [
-      `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${port}`,
-      `--cert-dir=${pki}`,
-      `--tls-cert-file=${serving.certFile}`,
-      `--tls-private-key-file=${serving.keyFile}`,
-      `--client-ca-file=${ca.certFile}`,
-      "--authorization-mode=RBAC",
-      `--service-account-issuer=${issuer}`,
-      `--service-account-key-file=${join(saDir, "sa.pub")}`,
-      `--service-account-signing-key-file=${join(saDir, "sa.key")}`,
-      `--api-audiences=${(opts.apiAudiences ?? [issuer]).join(",")}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      "--endpoint-reconciler-type=none",
-      "--allow-privileged=true",
-      "--profiling=false",
-      ...(opts.extraArgs ?? []),
-    ],
-  });
-  onCleanup(() => apiserver.stop());
-  await waitUntil(
-    "kube-apiserver /readyz",
-    async () => {
-      const r = await httpCall(`${url}/readyz`, { ca: ca.certPem, timeoutMs: 5000 });
-      return r.status === 200;
-    },
-    { proc: apiserver, timeoutMs },
-  );
+  const apiserverArgs = [
+    `--etcd-servers=${etcdUrl}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${pki}`,
+    `--tls-cert-file=${serving.certFile}`,
+    `--tls-private-key-file=${serving.keyFile}`,
+    `--client-ca-file=${ca.certFile}`,
+    "--authorization-mode=RBAC",
+    `--service-account-issuer=${issuer}`,
+    `--service-account-key-file=${join(saDir, "sa.pub")}`,
+    `--service-account-signing-key-file=${join(saDir, "sa.key")}`,
+    `--api-audiences=${(opts.apiAudiences ?? [issuer]).join(",")}`,
+    "--service-cluster-ip-range=10.0.0.0/24",
+    "--endpoint-reconciler-type=none",
+    "--allow-privileged=true",
+    "--profiling=false",
+    ...(opts.extraArgs ?? []),
+  ];
+  const launchApiserver = async (): Promise<ManagedProcess> => {
+    const proc = startProcess({
+      name: "kube-apiserver",
+      command: apiserverPath,
+      logDir: dir,
+      args: apiserverArgs,
+    });
+    onCleanup(() => proc.stop());
+    await waitUntil(
+      "kube-apiserver /readyz",
+      async () => {
+        const r = await httpCall(`${url}/readyz`, { ca: ca.certPem, timeoutMs: 5000 });
+        return r.status === 200;
+      },
+      { proc, timeoutMs },
+    );
+    return proc;
+  };
+  let apiserver = await launchApiserver();
   const apiserverMs = Date.now() - t0;
 
   const kubeConfig = new KubeConfig();
@@ -169,7 +181,9 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
     kubeConfig,
     kubeconfigFile,
     etcd,
-    apiserver,
+    get apiserver() {
+      return apiserver;
+    },
     timings: { etcdMs, apiserverMs },
     request(path, o = {}) {
       const auth = o.anonymous === true ? {} : { cert: admin.certPem, key: admin.keyPem };
@@ -178,6 +192,15 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
     async stop() {
       await apiserver.stop();
       await etcd.stop();
+    },
+    async stopApiserver(o = {}) {
+      if (o.kill === true && apiserver.exitStatus === undefined) process.kill(apiserver.pid, "SIGKILL");
+      await apiserver.stop();
+    },
+    async startApiserver() {
+      if (apiserver.exitStatus === undefined)
+        throw new Error("kube-apiserver is running: stopApiserver() first");
+      apiserver = await launchApiserver();
     },
   };
 }

@@ -37,6 +37,39 @@ export const DEFAULT_GRACE_PERIOD_MS = 1000;
  */
 export const MAX_GRACE_PERIOD_MS = 30_000;
 
+/**
+ * The most JSON Patch operations one answer may carry. The patch grows with the containers (about
+ * two operations, 400 bytes, each): a 650 KB review whose pod had 50,000 tiny containers made a
+ * 20 MB patch, and a few of them at once took the process past its memory limit. 4,096 operations
+ * (about 2,000 containers, under 1 MB) is far beyond any real pod.
+ */
+export const MAX_PATCH_OPERATIONS = 4096;
+
+/** Operations the patch needs per container, at most (env and volumeMounts), and for the pod. */
+const OPS_PER_CONTAINER = 2;
+const OPS_PER_POD = 2;
+
+function containerCount(pod: Readonly<Record<string, unknown>>): number {
+  const spec = pod.spec;
+  if (typeof spec !== "object" || spec === null) return 0;
+  const { containers, initContainers } = spec as { containers?: unknown; initContainers?: unknown };
+  return (
+    (Array.isArray(containers) ? containers.length : 0) +
+    (Array.isArray(initContainers) ? initContainers.length : 0)
+  );
+}
+
+function overLimit(name: string, containers: number, operations: number): PodDecision {
+  const why = `its ${containers} containers would need about ${operations} patch operations, over the webhook's limit of ${MAX_PATCH_OPERATIONS}`;
+  return {
+    patch: [],
+    reason: `over the patch limit: ${why}`,
+    warnings: [`irsa webhook: pod not mutated: ${why}`],
+    fields: { serviceAccount: name, containers, operations },
+    overLimit: true,
+  };
+}
+
 /** Margin kept between our wait and kube-apiserver's deadline for the call, to answer in time. */
 export const DEADLINE_MARGIN_MS = 250;
 
@@ -93,6 +126,10 @@ export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
     const pod = req.object;
     const namespace = req.namespace;
     const name = podServiceAccountName(pod);
+    // Refused before anything is built: the bound is on the memory one review can take.
+    const containers = containerCount(pod);
+    const estimate = containers * OPS_PER_CONTAINER + OPS_PER_POD;
+    if (estimate > MAX_PATCH_OPERATIONS) return overLimit(name, containers, estimate);
     const listed = opts.containerCredentials?.().has(`${namespace}/${name}`) ?? false;
     // Container-credentials mode is decided by the file; the account's annotations only tune it,
     // so use them if cached but never wait for them.
@@ -113,6 +150,7 @@ export function podAdmitter(opts: AdmitterOptions): PodAdmitter {
       settings = { ...fromConfigMap, ...(cc !== undefined && { containerCredentials: cc }) };
     }
     const result = mutationPatch(pod, settings, config);
+    if (result.patch.length > MAX_PATCH_OPERATIONS) return overLimit(name, containers, result.patch.length);
     const warnings: string[] = [];
     const fields = { serviceAccount: name, mode: result.mode, lookup: found.via, graceMs: grace };
     let reason: string;

@@ -33,6 +33,8 @@ export interface WebhookOptions {
   readonly metricsPort: number;
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
+  /** --client-ca-file: require a client certificate this CA issued. */
+  readonly clientCaFile?: string | undefined;
   readonly kubeconfig: string | undefined;
   readonly kubeApi: string | undefined;
   /** Only this namespace's ServiceAccounts (and pods); undefined: all. */
@@ -116,6 +118,7 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
     getTimeoutMs: Math.max(o.gracePeriodMs, 1),
     log,
     onGet: metrics.onGet,
+    onGetSkipped: metrics.onGetSkipped,
     onSynced: metrics.onSynced,
   });
   metrics.trackDisconnected(() => cache.disconnectedForMs());
@@ -152,6 +155,7 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
       metricsPort: o.metricsPort,
       tlsCertFile: o.tlsCertFile,
       tlsKeyFile: o.tlsKeyFile,
+      clientCaFile: o.clientCaFile,
       admitPod: podAdmitter({
         config: o.config,
         cache,

@@ -1,6 +1,6 @@
 /** The webhook's Prometheus metrics, on their own registry. */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { GetOutcome } from "./sa-cache.js";
+import type { GetOutcome, GetSkipped } from "./sa-cache.js";
 
 /**
  * Sub-millisecond to one second: a cache hit answers in tens of microseconds, a cache miss waits
@@ -17,6 +17,7 @@ export class WebhookMetrics {
   readonly httpRequests: Counter<"verb" | "path" | "code">;
   readonly lookups: Counter<"via">;
   readonly gets: Counter<"outcome">;
+  readonly getsSkipped: Counter<"reason">;
   readonly tlsReloads: Counter<"result">;
   readonly synced: Gauge;
   readonly certNotAfter: Gauge;
@@ -58,6 +59,12 @@ export class WebhookMetrics {
       labelNames: ["outcome"],
       registers,
     });
+    this.getsSkipped = new Counter({
+      name: "irsa_webhook_service_account_gets_skipped_total",
+      help: "Lookups of service accounts missing from the cache that made no direct GET (yet): known_missing (the API server said so moments ago), rate_limited (queued for the GET rate).",
+      labelNames: ["reason"],
+      registers,
+    });
     this.tlsReloads = new Counter({
       name: "irsa_webhook_tls_reloads_total",
       help: "Serving certificate reloads from disk, by result (ok, error).",
@@ -93,6 +100,10 @@ export class WebhookMetrics {
 
   readonly onGet = (outcome: GetOutcome): void => {
     this.gets.inc({ outcome });
+  };
+
+  readonly onGetSkipped = (reason: GetSkipped): void => {
+    this.getsSkipped.inc({ reason });
   };
 
   /** `ms` is read at every scrape. */

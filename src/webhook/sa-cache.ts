@@ -13,6 +13,8 @@
  *   and the watch may deliver the account meanwhile; whichever comes first answers every waiter;
  * - no stuck entries: a pending entry lives only while it has waiters or a GET in flight, and each
  *   waiter has its own timer, so a failed or hung lookup cannot leave anything behind.
+ * - no amplification: direct GETs are rate-limited and a 404 is remembered a while (get-gate.ts),
+ *   so reviews naming accounts that do not exist cannot turn into as many API server requests.
  * - no silent stall: a watch that delivers nothing (no event, no bookmark) past its server-side
  *   timeout plus a margin is a dead connection the client library would wait on forever; it is
  *   aborted and resumed (see `watchIdleMarginMs`).
@@ -27,12 +29,20 @@ import type {
   ServiceAccountRecord,
   ServiceAccountSource,
 } from "../adapters/kubernetes/service-accounts.js";
+import { GetGate, type GetGateOptions, type GetSkipped } from "./get-gate.js";
 import { runReflector, type ReflectorTiming, type ServiceAccountChange } from "./reflector.js";
 import { ANNOTATIONS } from "../core/mutate/config.js";
 import { linkedSignal } from "../runtime/linked-signal.js";
 import type { Log } from "../runtime/log.js";
 
-export type { Log, ServiceAccountEvent, ServiceAccountList, ServiceAccountRecord, ServiceAccountSource };
+export type {
+  GetSkipped,
+  Log,
+  ServiceAccountEvent,
+  ServiceAccountList,
+  ServiceAccountRecord,
+  ServiceAccountSource,
+};
 
 export type Annotations = Readonly<Record<string, string>>;
 
@@ -59,7 +69,7 @@ export interface LookupResult {
 
 export type GetOutcome = "found" | "not_found" | "error";
 
-export interface ServiceAccountCacheOptions extends ReflectorTiming {
+export interface ServiceAccountCacheOptions extends ReflectorTiming, GetGateOptions {
   /** Full annotation keys to keep, e.g. "eks.amazonaws.com/role-arn". Others are dropped on arrival. */
   readonly annotationKeys: readonly string[];
   /** Restrict to this namespace (the source must be scoped the same way); undefined: all. */
@@ -80,6 +90,8 @@ const EMPTY: Annotations = Object.freeze({});
 interface Pending {
   readonly waiters: Set<(annotations: Annotations, via: LookupVia) => void>;
   getInFlight: boolean;
+  /** when the longest waiter gives up (performance.now) */
+  deadline: number;
   /** the watch or a relist spoke about this key since the GET started: it wins over the GET */
   watchSeen: boolean;
 }
@@ -101,6 +113,7 @@ export class ServiceAccountCache {
   private lostAt: number | undefined;
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
+  private readonly gate: GetGate;
 
   constructor(
     private readonly source: ServiceAccountSource,
@@ -110,6 +123,7 @@ export class ServiceAccountCache {
     // Every direct GET in flight holds one abort listener on this signal (removed when the GET
     // ends), so a burst of lookups for distinct accounts is not a listener leak worth a warning.
     setMaxListeners(0, this.stopController.signal);
+    this.gate = new GetGate(opts);
   }
 
   /**
@@ -167,6 +181,7 @@ export class ServiceAccountCache {
   /** Stops the loop and releases every waiter (as a miss). */
   async stop(): Promise<void> {
     this.stopController.abort();
+    this.gate.stop();
     for (const p of this.pending.values()) {
       for (const w of [...p.waiters]) w(EMPTY, "miss");
     }
@@ -194,11 +209,13 @@ export class ServiceAccountCache {
     }
     return new Promise((resolve) => {
       let p = this.pending.get(key);
+      const deadline = performance.now() + graceMs;
       if (p === undefined) {
-        p = { waiters: new Set(), getInFlight: false, watchSeen: false };
+        p = { waiters: new Set(), getInFlight: false, deadline, watchSeen: false };
         this.pending.set(key, p);
       }
       const entry = p;
+      entry.deadline = Math.max(entry.deadline, deadline);
       const waiter = (annotations: Annotations, via: LookupVia): void => {
         clearTimeout(timer);
         entry.waiters.delete(waiter);
@@ -209,24 +226,38 @@ export class ServiceAccountCache {
         waiter(EMPTY, "miss");
       }, graceMs);
       entry.waiters.add(waiter);
-      if (!entry.getInFlight) this.startGet(namespace, name, key, entry, graceMs);
+      if (!entry.getInFlight && !this.gate.queued(key)) {
+        this.gate.request(
+          key,
+          () => {
+            this.startGet(namespace, name, key, entry);
+          },
+          () =>
+            this.pending.get(key) === entry && entry.waiters.size > 0 && entry.deadline > performance.now(),
+        );
+      }
     });
   }
 
   private release(key: string, p: Pending): void {
-    if (p.waiters.size === 0 && !p.getInFlight && this.pending.get(key) === p) this.pending.delete(key);
+    if (p.waiters.size === 0 && !p.getInFlight && this.pending.get(key) === p) {
+      this.pending.delete(key);
+      this.gate.cancel(key);
+    }
   }
 
-  private startGet(namespace: string, name: string, key: string, p: Pending, graceMs: number): void {
+  private startGet(namespace: string, name: string, key: string, p: Pending): void {
     p.getInFlight = true;
     p.watchSeen = false;
-    const link = linkedSignal(this.stopController.signal, Math.min(this.opts.getTimeoutMs, graceMs));
+    const waitMs = Math.max(1, p.deadline - performance.now());
+    const link = linkedSignal(this.stopController.signal, Math.min(this.opts.getTimeoutMs, waitMs));
     this.source
       .get(namespace, name, link.signal)
       .then(
         (sa) => {
           this.opts.onGet?.(sa === undefined ? "not_found" : "found");
           if (sa === undefined) {
+            this.gate.rememberMissing(key);
             // Keep waiting: the account may be created concurrently and arrive through the watch.
             this.opts.log.debug({ namespace, name }, "service account not found by direct lookup");
             return;
@@ -280,7 +311,10 @@ export class ServiceAccountCache {
     const next = new Map<string, Annotations>();
     for (const sa of items) next.set(keyOf(sa.namespace, sa.name), this.pick(sa.annotations));
     this.store.clear();
-    for (const [k, v] of next) this.store.set(k, v);
+    for (const [k, v] of next) {
+      this.store.set(k, v);
+      this.gate.forget(k);
+    }
     for (const [k, p] of this.pending) {
       p.watchSeen = true;
       const found = this.store.get(k);
@@ -305,6 +339,7 @@ export class ServiceAccountCache {
     }
     const annotations = this.pick(e.object.annotations);
     this.store.set(key, annotations);
+    this.gate.forget(key);
     this.notify(key, annotations, "watch");
   }
 }

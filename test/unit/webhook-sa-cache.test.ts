@@ -341,6 +341,60 @@ describe("ServiceAccountCache.lookup: grace period and direct GET", () => {
     await cache.stop();
   });
 
+  it("2,000 lookups naming distinct missing accounts make at most the burst plus the rate's GETs", async () => {
+    const source = new FakeSource();
+    const skipped: string[] = [];
+    const { cache, gets } = await started(source, {
+      getRate: 20,
+      getBurst: 50,
+      onGetSkipped: (why) => skipped.push(why),
+    });
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => cache.lookup("a", `missing-${i}`, 200)),
+    );
+    const elapsedS = (performance.now() - t0) / 1000;
+    for (const r of results) assert.equal(r.via, "miss");
+    assert.ok(
+      gets.length <= 50 + Math.ceil(20 * elapsedS) + 1,
+      `${gets.length} GETs in ${elapsedS.toFixed(2)} s (burst 50, 20/s)`,
+    );
+    assert.ok(gets.length >= 50, "the burst is used");
+    assert.ok(skipped.filter((w) => w === "rate_limited").length >= 2000 - gets.length);
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    // Lookups over the rate that nobody waits for any more make no GET later either.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(gets.length <= 50 + Math.ceil(20 * (elapsedS + 0.3)) + 1, `${gets.length} GETs after`);
+    await cache.stop();
+  });
+
+  it("does not ask again for an account the API server just said is missing; the watch still delivers it", async () => {
+    const source = new FakeSource();
+    const skipped: string[] = [];
+    const { cache, gets } = await started(source, { onGetSkipped: (why) => skipped.push(why) });
+    for (let i = 0; i < 20; i++) assert.equal((await cache.lookup("a", "ghost", 20)).via, "miss");
+    assert.deepEqual(gets, ["not_found"], "one GET for 20 lookups");
+    assert.equal(skipped.filter((w) => w === "known_missing").length, 19);
+    const pending = cache.lookup("a", "ghost", 1000);
+    source.apply("a", "ghost", { [ROLE]: "arn:aws:iam::111122223333:role/g" });
+    assert.equal((await pending).via, "watch");
+    assert.equal(gets.length, 1);
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
+  it("asks again once the remembered 404 is older than its TTL", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { negativeTtlMs: 30 });
+    assert.equal((await cache.lookup("a", "late", 10)).via, "miss");
+    await new Promise((r) => setTimeout(r, 40));
+    source.put("a", "late", { [ROLE]: "arn:aws:iam::111122223333:role/l" });
+    assert.equal((await cache.lookup("a", "late", 1000)).via, "get");
+    assert.deepEqual(gets, ["not_found", "found"]);
+    await until(() => cache.pendingCount() === 0, "no pending entry");
+    await cache.stop();
+  });
+
   it("does not let a stale GET answer resurrect an account the watch deleted meanwhile", async () => {
     const source = new FakeSource();
     const { cache } = await started(source);
@@ -477,7 +531,8 @@ describe("ServiceAccountCache: no per-call growth on its long-lived stop signal"
 
   it("2000 direct GETs leave no listeners or dependants behind on the stop signal", async () => {
     const source = new FakeSource();
-    const { cache, gets } = await started(source);
+    // Unlimited GET rate: this test is about what each GET leaves behind, not how many are made.
+    const { cache, gets } = await started(source, { getRate: 1e9, getBurst: 1e9 });
     // The private stop signal, reached on purpose: it is what a leak would grow.
     const stop = (cache as unknown as { stopController: AbortController }).stopController.signal;
     const before = linkage(stop);

@@ -77,6 +77,9 @@ Options:
   --bind-address A            address both servers listen on                    default all
   --tls-cert F                serving certificate (PEM, may include the chain)  default ${DEFAULTS.tlsCert}
   --tls-key F                 its private key (PEM)                             default ${DEFAULTS.tlsKey}
+  --client-ca-file F          require a client certificate issued by this CA (PEM): the one
+                              kube-apiserver presents through its AdmissionConfiguration;
+                              re-read when it changes                           default none
   --kubeconfig F              kubeconfig; else $KUBECONFIG, ~/.kube/config or in-cluster
   --kube-api URL              API server URL, overriding the kubeconfig's
   --watch-namespace NS        only watch ServiceAccounts (and mutate pods) in NS default all
@@ -121,6 +124,7 @@ ${webhookFlagsHelp()}`,
     "bind-address": { type: "string" },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
+    "client-ca-file": { type: "string" },
     kubeconfig: { type: "string" },
     "kube-api": { type: "string" },
     "watch-namespace": { type: "string" },
@@ -198,6 +202,7 @@ ${webhookFlagsHelp()}`,
       metricsPort,
       tlsCertFile: str(values, "tls-cert") ?? DEFAULTS.tlsCert,
       tlsKeyFile: str(values, "tls-key") ?? DEFAULTS.tlsKey,
+      clientCaFile: str(values, "client-ca-file") || undefined,
       kubeconfig: str(values, "kubeconfig"),
       kubeApi: str(values, "kube-api"),
       watchNamespace,
