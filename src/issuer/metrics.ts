@@ -9,6 +9,7 @@ export class IssuerMetrics {
   readonly keysPublished: Gauge<"target">;
   readonly keysRetained: Gauge<"target">;
   readonly writes: Counter<"target" | "object">;
+  readonly conflicts: Counter<"target">;
   readonly requests: Counter<"path" | "code">;
   readonly tlsReloads: Counter<"result">;
 
@@ -49,6 +50,12 @@ export class IssuerMetrics {
       name: "irsa_issuer_object_writes_total",
       help: "Objects written and verified, by target and object.",
       labelNames: ["target", "object"],
+      registers,
+    });
+    this.conflicts = new Counter({
+      name: "irsa_issuer_write_conflicts_total",
+      help: "Conditional writes refused because another replica wrote first; each sync then starts over from what it wrote.",
+      labelNames: ["target"],
       registers,
     });
     this.requests = new Counter({

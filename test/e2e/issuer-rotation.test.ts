@@ -4,6 +4,8 @@
  * --service-account-key-file), then without the old key. A token minted before each step still
  * verifies (jose) against the published JWKS, even once kube-apiserver itself rejects it, until
  * --retain has passed; then the old key is dropped. Time is an injected clock, never a sleep.
+ * Two replicas forced to race on one MinIO bucket: MinIO's conditional writes (If-Match,
+ * If-None-Match: *) refuse the lagging replica's write, so no published JWKS loses a live key.
  */
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
@@ -17,6 +19,7 @@ import { IssuerMetrics } from "../../src/issuer/metrics.js";
 import { kubeSource } from "../../src/issuer/source.js";
 import { dirTarget, s3Target, type Target } from "../../src/issuer/target.js";
 import type { Log } from "../../src/runtime/log.js";
+import { assertNoLiveKeyLost, raceTwoReplicas } from "../support/issuer-race.js";
 import {
   allowAnonymousDiscovery,
   createNamespace,
@@ -132,7 +135,7 @@ before(async () => {
   ns = await createNamespace(kube.kubeConfig);
 });
 
-describe("signing-key rotation on kube-apiserver, published with --retain 25h", () => {
+describe("key rotation on kube-apiserver published with --retain 25h, and replicas racing on MinIO", () => {
   test("tokens signed with the old key verify against the published JWKS until --retain passes", async () => {
     const targets: Target[] = [
       dirTarget(dir),
@@ -210,5 +213,42 @@ describe("signing-key rotation on kube-apiserver, published with --retain 25h", 
     assert.equal(await verifiesEverywhere(tokB.token, clock.now), true);
     assert.deepEqual(errors, []);
     for (const t of targets) t.close();
+  });
+
+  test("two replicas racing on one bucket: MinIO refuses the stale conditional write, no live key is lost", async () => {
+    const credentials = { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword };
+    const outcome = await raceTwoReplicas(() =>
+      s3Target(
+        new S3Store(s3Client({ endpointUrl: minio.endpoint, credentials }), BUCKET),
+        "race",
+        `s3://${BUCKET}/race`,
+      ),
+    );
+    assertNoLiveKeyLost(outcome);
+  });
+
+  test("MinIO honours the preconditions: a stale If-Match and If-None-Match on an existing object get 412", async () => {
+    const store = new S3Store(
+      s3Client({
+        endpointUrl: minio.endpoint,
+        credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
+      }),
+      BUCKET,
+    );
+    const first = await store.put("cas/object", "1", "application/json", undefined, { ifNoneMatch: "*" });
+    assert.ok(first !== undefined);
+    const conflict = (e: unknown) =>
+      e instanceof Error && (e as { code?: string }).code === "TARGET_CONFLICT" && /HTTP 412/.test(e.message);
+    await assert.rejects(
+      store.put("cas/object", "2", "application/json", undefined, { ifNoneMatch: "*" }),
+      conflict,
+    );
+    const second = await store.put("cas/object", "3", "application/json", undefined, { ifMatch: first });
+    await assert.rejects(
+      store.put("cas/object", "4", "application/json", undefined, { ifMatch: first }),
+      conflict,
+    );
+    assert.equal((await store.get("cas/object"))?.etag, second);
+    store.destroy();
   });
 });
