@@ -44,6 +44,7 @@ export type ErrorCode =
   | "TARGET_WRITE_REFUSED"
   | "TARGET_VERIFY_FAILED"
   | "TARGET_CONFLICT"
+  | "ACME_FAILED"
   | "STATE_INVALID"
   // trust policies, the STS configuration, and fetching an issuer's documents
   | "POLICY_INVALID"
