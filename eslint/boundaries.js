@@ -30,6 +30,7 @@ const IO_PACKAGES = [
   /^@smithy\//,
   /^pino(\/|$)/,
   /^prom-client(\/|$)/,
+  /^acme-client(\/|$)/,
 ];
 
 /** What code in `area` must not import: folders of the repository, and for the core, modules. */

@@ -1,7 +1,10 @@
-/** File-system edge: reading key files and writing outputs atomically (never half-written). */
+/**
+ * File-system edge: reading key files, writing outputs atomically (never half-written) and a lock
+ * file for writers that must not interleave.
+ */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, chmod, open, rename, rm } from "node:fs/promises";
+import { access, chmod, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { IrsaError } from "../core/errors.js";
 import { parseKeysPem, type LoadedKey } from "../core/oidc/keys.js";
@@ -102,5 +105,56 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw e;
+  }
+}
+
+export interface LockOptions {
+  /** How long to wait for another holder to release it; default 5 s. */
+  readonly waitMs?: number;
+  /** A lock file older than this is from a crashed holder and is removed; default 30 s. */
+  readonly staleMs?: number;
+}
+
+/**
+ * Runs `fn` holding an exclusive lock file (created with O_EXCL, so exactly one process on the
+ * file system holds it), removed afterwards. Rejects with LOCK_BUSY when it stays held for waitMs.
+ */
+export async function withLockFile<T>(path: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
+  const waitMs = o.waitMs ?? 5000;
+  const staleMs = o.staleMs ?? 30_000;
+  const deadline = Date.now() + waitMs;
+  const token = `${process.pid} ${randomBytes(6).toString("hex")} ${new Date().toISOString()}\n`;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      const fh = await open(path, "wx", 0o644);
+      try {
+        await fh.writeFile(token);
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const held = await stat(path).catch(() => undefined);
+    if (held !== undefined && Date.now() - held.mtimeMs > staleMs) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new IrsaError(
+        "LOCK_BUSY",
+        `${path} has been held by another writer for over ${waitMs} ms`,
+        `another process is writing here; a lock file left by a crash is removed after ${staleMs / 1000} s`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  try {
+    return await fn();
+  } finally {
+    // Only our own lock: a holder that outlived staleMs may have lost it to another process.
+    const now = await readFile(path, "utf8").catch(() => undefined);
+    if (now === token) await rm(path, { force: true });
   }
 }

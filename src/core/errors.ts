@@ -17,6 +17,7 @@ export type ErrorCode =
   | "USAGE"
   | "FILE_EXISTS"
   | "FILE_UNREADABLE"
+  | "LOCK_BUSY"
   | "INPUT_INVALID"
   | "POD_INVALID"
   | "SERVICE_ACCOUNT_INVALID"
@@ -42,6 +43,8 @@ export type ErrorCode =
   | "TARGET_UNREACHABLE"
   | "TARGET_WRITE_REFUSED"
   | "TARGET_VERIFY_FAILED"
+  | "TARGET_CONFLICT"
+  | "ACME_FAILED"
   | "STATE_INVALID"
   // trust policies, the STS configuration, and fetching an issuer's documents
   | "POLICY_INVALID"

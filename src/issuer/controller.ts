@@ -109,6 +109,13 @@ export class SyncController {
         metrics.keysPublished.set({ target: t.name }, r.published);
         metrics.keysRetained.set({ target: t.name }, r.retained.length);
         for (const object of r.written) metrics.writes.inc({ target: t.name, object });
+        if (r.conflicts.length > 0) {
+          metrics.conflicts.inc({ target: t.name }, r.conflicts.length);
+          log.info(
+            { target: t.name, conflicts: r.conflicts.map((c) => c.message) },
+            "another replica wrote meanwhile; merged with what it wrote",
+          );
+        }
         if (r.written.length > 0) {
           log.info(
             {

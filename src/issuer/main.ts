@@ -12,6 +12,9 @@ import type { Log, LogLevel } from "../runtime/log.js";
 import { createLogger } from "../runtime/logger.js";
 import { waitForSignal } from "../runtime/signals.js";
 import { ReloadingTls } from "../runtime/tls.js";
+import { X509Certificate } from "node:crypto";
+import type { Socket } from "node:net";
+import { AcmeCertificates, type AcmeSettings } from "./acme.js";
 import { SyncController } from "./controller.js";
 import { IssuerMetrics } from "./metrics.js";
 import { documentRoute, loadServed, type ServedDocuments } from "./serve.js";
@@ -155,9 +158,37 @@ export async function runSync(
 export interface ServeOptions extends SyncSettings {
   readonly dataDir: string;
   readonly port: number;
-  readonly tlsCertFile: string;
-  readonly tlsKeyFile: string;
+  /** Certificate files, or an ACME CA that provides them. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | { readonly acme: AcmeSettings };
   readonly gracePeriodMs: number;
+}
+
+/** The certificate files to serve: given, or from ACME (ordered now when none on disk is usable). */
+async function certificates(
+  o: ServeOptions,
+  log: Log,
+  metrics: IssuerMetrics,
+): Promise<{ certFile: string; keyFile: string; acme?: AcmeCertificates } | undefined> {
+  if (!("acme" in o.tls)) return o.tls;
+  const acme = await AcmeCertificates.start(o.tls.acme, log, metrics);
+  log.info({ domain: o.tls.acme.domain, httpPort: acme.httpPort }, "ACME HTTP-01 responder listening");
+  if (!acme.hasCertificate()) {
+    // Nothing to serve yet: order before listening; a signal meanwhile stops it.
+    const abort = new AbortController();
+    const onSignal = (): void => {
+      abort.abort();
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+    const ok = await acme.renewUntilDone(abort.signal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    if (!ok) {
+      await acme.close();
+      return undefined;
+    }
+  }
+  return { certFile: acme.certFile, keyFile: acme.keyFile, acme };
 }
 
 /** Publishes to the data directory and serves what is there (so a restart serves at once). */
@@ -177,9 +208,11 @@ export async function runServe(o: ServeOptions): Promise<number> {
     }
   };
   await reload();
+  const files = await certificates(o, log, metrics);
+  if (files === undefined) return 0; // stopped by a signal before a certificate was obtained
   const tls = await ReloadingTls.load({
-    certFile: o.tlsCertFile,
-    keyFile: o.tlsKeyFile,
+    certFile: files.certFile,
+    keyFile: files.keyFile,
     log,
     onReload: (result) => {
       metrics.tlsReloads.inc({ result });
@@ -198,11 +231,31 @@ export async function runServe(o: ServeOptions): Promise<number> {
       },
     ),
   });
+  metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
+  tls.onChange((pair) => {
+    metrics.certNotAfter.set(new X509Certificate(pair.cert).validToDate.getTime() / 1000);
+  });
+  // Never present an expired certificate: close the connection before the handshake instead.
+  server.server.on("connection", (socket: Socket) => {
+    if (tls.notAfter.getTime() > Date.now()) return;
+    metrics.tlsRefused.inc();
+    socket.destroy();
+  });
+  const renewing = new AbortController();
+  const renewals = files.acme?.run(renewing.signal, () => tls.reload());
   log.info({ port: server.port, dataDir: o.dataDir }, "serving");
   return runController(o, [target], log, metrics, {
     onPass: () => void reload(),
-    ready: () => (served === undefined ? "no documents published yet" : undefined),
+    ready: () =>
+      served === undefined
+        ? "no documents published yet"
+        : tls.notAfter.getTime() <= Date.now()
+          ? "the serving certificate has expired"
+          : undefined,
     stop: async () => {
+      renewing.abort();
+      await renewals;
+      await files.acme?.close();
       await server.close(o.gracePeriodMs);
       tls.close();
     },

@@ -9,8 +9,12 @@ export class IssuerMetrics {
   readonly keysPublished: Gauge<"target">;
   readonly keysRetained: Gauge<"target">;
   readonly writes: Counter<"target" | "object">;
+  readonly conflicts: Counter<"target">;
   readonly requests: Counter<"path" | "code">;
   readonly tlsReloads: Counter<"result">;
+  readonly acmeOrders: Counter<"result">;
+  readonly certNotAfter: Gauge;
+  readonly tlsRefused: Counter;
 
   constructor(registry = new Registry(), defaultMetrics = true) {
     this.registry = registry;
@@ -51,6 +55,12 @@ export class IssuerMetrics {
       labelNames: ["target", "object"],
       registers,
     });
+    this.conflicts = new Counter({
+      name: "irsa_issuer_write_conflicts_total",
+      help: "Conditional writes refused because another replica wrote first; each sync then starts over from what it wrote.",
+      labelNames: ["target"],
+      registers,
+    });
     this.requests = new Counter({
       name: "irsa_issuer_http_requests_total",
       help: "Requests answered by irsa issuer serve, by path (or other) and status code.",
@@ -61,6 +71,22 @@ export class IssuerMetrics {
       name: "irsa_issuer_tls_reloads_total",
       help: "Serving certificate reloads from disk, by result (ok, error).",
       labelNames: ["result"],
+      registers,
+    });
+    this.acmeOrders = new Counter({
+      name: "irsa_issuer_acme_orders_total",
+      help: "ACME certificate orders (--acme-domain), by result (ok, error).",
+      labelNames: ["result"],
+      registers,
+    });
+    this.certNotAfter = new Gauge({
+      name: "irsa_issuer_certificate_not_after_timestamp_seconds",
+      help: "Unix time the serving certificate expires.",
+      registers,
+    });
+    this.tlsRefused = new Counter({
+      name: "irsa_issuer_connections_refused_expired_total",
+      help: "HTTPS connections closed before the handshake because the certificate had expired (none is ever presented).",
       registers,
     });
     if (defaultMetrics) collectDefaultMetrics({ register: registry });

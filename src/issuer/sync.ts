@@ -1,7 +1,14 @@
 /**
  * One sync of one target: read what it holds, merge the source's keys with the rotation memory
  * kept there, write only what changed (state, JWKS, discovery, in that order), read each write
- * back, and start over if another replica changed the state meanwhile.
+ * back. Every write is conditional on the version read (compare-and-swap): when another replica
+ * wrote meanwhile, the write is refused (TARGET_CONFLICT) and the sync starts over from what that
+ * replica wrote, so no replica ever replaces a JWKS with one computed without its keys.
+ *
+ * Why this is enough: the JWKS is read before the state, and every writer stores its state before
+ * its JWKS, so the state read is at least as new as the one the JWKS read was computed from; every
+ * key in that JWKS is in that state (or was dropped there after --retain), so the merge keeps it;
+ * and the JWKS write only succeeds if the JWKS is still the one read.
  */
 import { IrsaError, isIrsaError } from "../core/errors.js";
 import {
@@ -42,16 +49,24 @@ export interface SyncResult {
   readonly rewrites: readonly string[];
   /** Problems recovered from (a damaged state object rebuilt from the published JWKS). */
   readonly recovered: readonly IrsaError[];
+  /** Writes refused because another replica wrote first; each made the sync start over. */
+  readonly conflicts: readonly IrsaError[];
 }
 
-/** How many times a sync starts over when another replica writes the state during it. */
-const MAX_ROUNDS = 3;
+/** How many times a sync starts over when another replica writes during it. */
+const MAX_ROUNDS = 5;
+
+/** The JWKS before the state (see above); the discovery document last. */
+const READ_ORDER = [JWKS_OBJECT, STATE_OBJECT, DISCOVERY_OBJECT];
 
 async function readAll(target: Target): Promise<Map<string, StoredObject | undefined>> {
   const current = new Map<string, StoredObject | undefined>();
-  for (const name of [STATE_OBJECT, JWKS_OBJECT, DISCOVERY_OBJECT])
-    current.set(name, await target.read(name));
+  for (const name of READ_ORDER) current.set(name, await target.read(name));
   return current;
+}
+
+function isConflict(e: unknown): e is IrsaError {
+  return isIrsaError(e) && e.code === "TARGET_CONFLICT";
 }
 
 function publishedKeys(stored: StoredObject | undefined, where: string): JwkObject[] {
@@ -96,8 +111,16 @@ function previousState(
   }
 }
 
-async function verify(target: Target, w: ObjectWrite): Promise<void> {
+/** Reads a write back; TARGET_CONFLICT when another writer replaced it since (its etag differs). */
+async function verify(target: Target, w: ObjectWrite, etag: string | undefined): Promise<void> {
   const back = await target.read(w.name);
+  if (back !== undefined && etag !== undefined && back.etag !== undefined && back.etag !== etag) {
+    throw new IrsaError(
+      "TARGET_CONFLICT",
+      `${target.name} ${w.name} was replaced by another writer right after this write`,
+      "the sync reads it again and merges",
+    );
+  }
   if (!sameObject(back, w)) {
     throw new IrsaError(
       "TARGET_VERIFY_FAILED",
@@ -110,6 +133,7 @@ async function verify(target: Target, w: ObjectWrite): Promise<void> {
 export async function syncTarget(src: SourceSnapshot, target: Target, o: SyncOptions): Promise<SyncResult> {
   const written: string[] = [];
   const recovered: IrsaError[] = [];
+  const conflicts: IrsaError[] = [];
   for (let round = 1; ; round++) {
     const nowMs = o.now();
     const current = await readAll(target);
@@ -138,24 +162,40 @@ export async function syncTarget(src: SourceSnapshot, target: Target, o: SyncOpt
       },
     ];
     const writes = writesNeeded(desired, current);
-    for (const w of writes) {
-      await target.write(w.name, w.body, w.contentType, w.cacheControl);
-      await verify(target, w);
-      written.push(w.name);
+    try {
+      for (const w of writes) {
+        const etag = await target.write(
+          w.name,
+          w.body,
+          w.contentType,
+          w.cacheControl,
+          current.get(w.name)?.etag,
+        );
+        written.push(w.name);
+        await verify(target, w, etag);
+      }
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      if (round >= MAX_ROUNDS) {
+        throw new IrsaError(
+          "TARGET_CONFLICT",
+          `${target.name}: another writer changed the documents during each of ${MAX_ROUNDS} attempts`,
+          "the next sync retries; check that every replica publishing here runs the same version and settings",
+          { cause: e },
+        );
+      }
+      conflicts.push(e);
+      continue;
     }
-    // Another replica may have merged a key we do not see into the state meanwhile: our JWKS
-    // must not be the last word then, so merge again with its state.
-    const after = writes.length === 0 ? undefined : await target.read(STATE_OBJECT);
-    if (after === undefined || sameObject(after, state) || round >= MAX_ROUNDS) {
-      return {
-        target: target.name,
-        written,
-        published: merged.published.length,
-        retained: merged.retained,
-        dropped: merged.dropped,
-        rewrites: docs.rewrites,
-        recovered,
-      };
-    }
+    return {
+      target: target.name,
+      written,
+      published: merged.published.length,
+      retained: merged.retained,
+      dropped: merged.dropped,
+      rewrites: docs.rewrites,
+      recovered,
+      conflicts,
+    };
   }
 }

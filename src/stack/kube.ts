@@ -2,7 +2,8 @@
  * A real control plane on loopback: etcd and kube-apiserver with free ports, a fresh temp dir, our
  * own CA, RBAC, an admin client certificate (O=system:masters) and service-account keys made by
  * `irsa keys generate`. No controller-manager, scheduler or kubelet runs: see cluster.ts for what
- * that means for namespaces and pods.
+ * that means for namespaces and pods. restart() brings kube-apiserver back on the same port and
+ * issuer with other service-account keys (a signing-key rotation); etcd keeps running.
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -24,6 +25,22 @@ export interface KubeOptions {
   readonly timeoutMs?: number;
   /** The binaries; default from IRSA_KUBE_APISERVER and IRSA_ETCD (locatePeer). */
   readonly peers?: Partial<Pick<PeerPaths, "kubeApiserver" | "etcd">>;
+  /** kube-apiserver's --secure-port; a free port by default. */
+  readonly port?: number;
+  /** --service-account-issuer; the API server's URL by default. */
+  readonly issuer?: string;
+}
+
+export interface RestartOptions {
+  /** --service-account-signing-key-file: the new signing key (PEM private key). */
+  readonly signingKey: string;
+  /**
+   * --service-account-key-file: public (or private) key files kube-apiserver verifies with and
+   * serves in its JWKS, besides the signing key's own (e.g. the previous key during a rotation).
+   */
+  readonly extraPublicKeys?: readonly string[];
+  /** The signing key's public half; derived by kube-apiserver from `signingKey` when omitted. */
+  readonly publicKey?: string;
 }
 
 export interface Kube {
@@ -44,11 +61,17 @@ export interface Kube {
   /** The same as a kubeconfig file (for kubectl or a child process). */
   readonly kubeconfigFile: string;
   readonly etcd: ManagedProcess;
+  /** The running kube-apiserver (a new process after restart()). */
   readonly apiserver: ManagedProcess;
   /** Milliseconds from spawn to ready. */
   readonly timings: { readonly etcdMs: number; readonly apiserverMs: number };
   /** An HTTPS request to the API server trusting our CA; as admin unless `anonymous`. */
   request(path: string, opts?: HttpOptions & { anonymous?: boolean }): Promise<HttpResponse>;
+  /**
+   * Stops kube-apiserver and starts it again on the same port and issuer, with these
+   * service-account keys; resolves once /readyz answers. Resolves to the start-up time in ms.
+   */
+  restart(keys: RestartOptions): Promise<number>;
   /** Stops kube-apiserver, then etcd. Also done by stopAll(). */
   stop(): Promise<void>;
   /**
@@ -84,10 +107,11 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
     usage: "client",
   });
 
-  const [etcdPort, etcdPeerPort, port] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
+  const port = opts.port ?? (await freePort());
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-  let t0 = Date.now();
+  const t0 = Date.now();
   const etcd = startProcess({
     name: "etcd",
     command: etcdPath,
@@ -116,34 +140,34 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
   const etcdMs = Date.now() - t0;
 
   const url = `https://127.0.0.1:${port}`;
-  const issuer = url;
-  t0 = Date.now();
-  const apiserverArgs = [
-    `--etcd-servers=${etcdUrl}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--cert-dir=${pki}`,
-    `--tls-cert-file=${serving.certFile}`,
-    `--tls-private-key-file=${serving.keyFile}`,
-    `--client-ca-file=${ca.certFile}`,
-    "--authorization-mode=RBAC",
-    `--service-account-issuer=${issuer}`,
-    `--service-account-key-file=${join(saDir, "sa.pub")}`,
-    `--service-account-signing-key-file=${join(saDir, "sa.key")}`,
-    `--api-audiences=${(opts.apiAudiences ?? [issuer]).join(",")}`,
-    "--service-cluster-ip-range=10.0.0.0/24",
-    "--endpoint-reconciler-type=none",
-    "--allow-privileged=true",
-    "--profiling=false",
-    ...(opts.extraArgs ?? []),
-  ];
-  const launchApiserver = async (): Promise<ManagedProcess> => {
+  const issuer = opts.issuer ?? url;
+  const launch = async (keys: RestartOptions): Promise<{ proc: ManagedProcess; ms: number }> => {
+    const t = Date.now();
+    const verifyKeys = [keys.publicKey ?? keys.signingKey, ...(keys.extraPublicKeys ?? [])];
     const proc = startProcess({
       name: "kube-apiserver",
       command: apiserverPath,
       logDir: dir,
-      args: apiserverArgs,
+      args: [
+        `--etcd-servers=${etcdUrl}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${port}`,
+        `--cert-dir=${pki}`,
+        `--tls-cert-file=${serving.certFile}`,
+        `--tls-private-key-file=${serving.keyFile}`,
+        `--client-ca-file=${ca.certFile}`,
+        "--authorization-mode=RBAC",
+        `--service-account-issuer=${issuer}`,
+        ...verifyKeys.map((f) => `--service-account-key-file=${f}`),
+        `--service-account-signing-key-file=${keys.signingKey}`,
+        `--api-audiences=${(opts.apiAudiences ?? [issuer]).join(",")}`,
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--endpoint-reconciler-type=none",
+        "--allow-privileged=true",
+        "--profiling=false",
+        ...(opts.extraArgs ?? []),
+      ],
     });
     onCleanup(() => proc.stop());
     await waitUntil(
@@ -154,10 +178,12 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
       },
       { proc, timeoutMs },
     );
-    return proc;
+    return { proc, ms: Date.now() - t };
   };
-  let apiserver = await launchApiserver();
-  const apiserverMs = Date.now() - t0;
+  let keysInUse: RestartOptions = { signingKey: join(saDir, "sa.key"), publicKey: join(saDir, "sa.pub") };
+  const first = await launch(keysInUse);
+  let apiserver = first.proc;
+  const apiserverMs = first.ms;
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
@@ -189,6 +215,13 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
       const auth = o.anonymous === true ? {} : { cert: admin.certPem, key: admin.keyPem };
       return httpCall(`${url}${path}`, { ca: ca.certPem, ...auth, ...o });
     },
+    async restart(keys) {
+      await apiserver.stop();
+      keysInUse = keys;
+      const next = await launch(keys);
+      apiserver = next.proc;
+      return next.ms;
+    },
     async stop() {
       await apiserver.stop();
       await etcd.stop();
@@ -200,7 +233,7 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
     async startApiserver() {
       if (apiserver.exitStatus === undefined)
         throw new Error("kube-apiserver is running: stopApiserver() first");
-      apiserver = await launchApiserver();
+      apiserver = (await launch(keysInUse)).proc;
     },
   };
 }

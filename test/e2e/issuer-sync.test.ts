@@ -154,10 +154,7 @@ describe("irsa issuer sync from kube-apiserver", () => {
       `http://127.0.0.1:${closed}`,
     ]);
     assert.equal(unreachable.code, 1);
-    assert.match(
-      unreachable.stderr,
-      /cannot read s3:\/\/irsa-oidc\/c1\/irsa-issuer-state\.json: .*ECONNREFUSED/,
-    );
+    assert.match(unreachable.stderr, /cannot read s3:\/\/irsa-oidc\/c1\/openid\/v1\/jwks: .*ECONNREFUSED/);
     const refused = await sync(
       [...base(), "--to", `s3://${BUCKET}/c1`, "--endpoint-url", minio.endpoint],
       s3Env(minio, "wrong-secret"),

@@ -1,13 +1,14 @@
 /**
  * The sync controller against real directories with a key-file source: rotation driven by an
- * injected clock (never by sleeping), two replicas on one target, and faults (unwritable target,
+ * injected clock (never by sleeping), two replicas on one target (and a forced race between them
+ * that only conditional writes survive), and faults (unwritable target,
  * damaged source, truncated state object): nothing published is corrupted or loses a live key, and
  * each error is counted every time and logged once with its cause.
  */
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
 import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -15,7 +16,9 @@ import { keyId } from "../../src/core/oidc/keys.js";
 import { SyncController } from "../../src/issuer/controller.js";
 import { IssuerMetrics } from "../../src/issuer/metrics.js";
 import { keyFileSource } from "../../src/issuer/source.js";
-import { dirTarget } from "../../src/issuer/target.js";
+import { DIR_LOCK_FILE, dirTarget } from "../../src/issuer/target.js";
+import { isIrsaError } from "../../src/core/errors.js";
+import { assertNoLiveKeyLost, raceTwoReplicas } from "../support/issuer-race.js";
 import type { Log } from "../../src/runtime/log.js";
 
 const HOUR = 3600_000;
@@ -194,6 +197,35 @@ describe("issuer sync controller", () => {
       const kids = published(out).keys.map((k) => k.kid);
       assert.ok(kids.includes(a.kid) && kids.includes(b.kid), `pass ${i}: ${kids.join(",")}`);
     }
+  });
+
+  it("a replica that read before another published a key cannot overwrite it: its write is refused and it merges again", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "irsa-issuer-it-")), "out");
+    const outcome = await raceTwoReplicas(() => dirTarget(out));
+    assertNoLiveKeyLost(outcome);
+    assert.equal(existsSync(join(out, DIR_LOCK_FILE)), false, "the lock file is gone after each write");
+  });
+
+  it("a directory's lock file left by a crashed writer is taken over once stale; a fresh one is waited for", async () => {
+    const out = mkdtempSync(join(tmpdir(), "irsa-issuer-it-"));
+    const lock = join(out, DIR_LOCK_FILE);
+    const t = dirTarget(out);
+    writeFileSync(lock, "12345 crashed\n");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    await t.write("openid/v1/jwks", '{"keys":[]}', "application/json", undefined, undefined);
+    assert.equal(existsSync(lock), false);
+    // Held by a live writer: the write waits for it, then compares against what that writer left.
+    writeFileSync(lock, "held\n");
+    const pending = t.write("openid/v1/jwks", "{}", "application/json", undefined, undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    rmSync(lock);
+    await assert.rejects(pending, (e: unknown) => isIrsaError(e) && e.code === "TARGET_CONFLICT");
+    const current = await t.read("openid/v1/jwks");
+    assert.ok(current !== undefined);
+    assert.equal(current.body.toString(), '{"keys":[]}');
+    await t.write("openid/v1/jwks", "{}", "application/json", undefined, current.etag);
+    assert.equal(readFileSync(join(out, "openid/v1/jwks"), "utf8"), "{}");
   });
 
   it("faults leave what is published intact, and each error is counted every time but logged once", async () => {

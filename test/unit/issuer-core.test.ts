@@ -26,6 +26,7 @@ import {
   stateFromPublished,
   stateText,
 } from "../../src/core/issuer/state.js";
+import { renewAt } from "../../src/core/issuer/renewal.js";
 import { parseTarget } from "../../src/core/issuer/targets.js";
 import { discoveryDocument } from "../../src/core/oidc/discovery.js";
 import { jwksDocument } from "../../src/core/oidc/jwks.js";
@@ -326,5 +327,13 @@ describe("targets and the bucket policy", () => {
     for (const b of ["ab", "a..b", "192.168.0.1", "-ab", "UPPER"]) {
       assert.throws(() => checkBucketName(b), IrsaError, b);
     }
+  });
+});
+
+describe("renewAt", () => {
+  it("is two thirds of the lifetime after notBefore", () => {
+    const from = new Date("2026-03-01T00:00:00Z");
+    assert.equal(renewAt(from, new Date("2026-05-30T00:00:00Z")), Date.parse("2026-04-30T00:00:00Z"));
+    assert.equal(renewAt(from, new Date(from.getTime() + 60_000)), from.getTime() + 40_000);
   });
 });

@@ -81,6 +81,28 @@ function failure(e: unknown, verb: string, where: string): IrsaError {
   });
 }
 
+/**
+ * A conditional write's precondition: replace the object only while its ETag is `ifMatch`, or
+ * create it only while it does not exist (`ifNoneMatch: "*"`). AWS S3 has honoured both since 2024.
+ */
+export type PutCondition = { readonly ifMatch: string } | { readonly ifNoneMatch: "*" };
+
+/** Another writer changed the object since it was read: the precondition failed. */
+function conflict(e: unknown, where: string, cond: PutCondition): IrsaError | undefined {
+  const st = status(e);
+  const name = (e as { name?: string }).name;
+  // 412: the precondition failed; 409: a concurrent conditional write won; 404 with If-Match:
+  // the object was deleted meanwhile.
+  const lost = st === 412 || st === 409 || ("ifMatch" in cond && (name === "NoSuchKey" || st === 404));
+  if (!lost) return undefined;
+  return new IrsaError(
+    "TARGET_CONFLICT",
+    `${where} changed since it was read (another writer): ${describe(e)}`,
+    "the sync reads it again and merges; another replica is publishing to the same place",
+    { cause: e },
+  );
+}
+
 export class S3Store {
   constructor(
     private readonly client: S3Client,
@@ -100,19 +122,43 @@ export class S3Store {
     }
   }
 
-  async put(key: string, body: string, contentType: string, cacheControl: string | undefined): Promise<void> {
+  /** Writes the object, under `condition` when given; resolves to the new ETag. */
+  async put(
+    key: string,
+    body: string,
+    contentType: string,
+    cacheControl: string | undefined,
+    condition?: PutCondition,
+  ): Promise<string | undefined> {
+    const where = `s3://${this.bucket}/${key}`;
     try {
-      await this.client.send(
+      const r = await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
           Body: body,
           ContentType: contentType,
           CacheControl: cacheControl,
+          ...(condition === undefined
+            ? {}
+            : "ifMatch" in condition
+              ? { IfMatch: condition.ifMatch }
+              : { IfNoneMatch: condition.ifNoneMatch }),
         }),
       );
+      return r.ETag;
     } catch (e) {
-      throw failure(e, "write", `s3://${this.bucket}/${key}`);
+      const lost = condition === undefined ? undefined : conflict(e, where, condition);
+      if (lost !== undefined) throw lost;
+      if (condition !== undefined && status(e) === 501) {
+        throw new IrsaError(
+          "TARGET_WRITE_REFUSED",
+          `${where}: the store does not support conditional writes (If-Match, If-None-Match): ${describe(e)}`,
+          "use AWS S3 or a store that supports them (MinIO does); without them two replicas could drop each other's keys",
+          { cause: e },
+        );
+      }
+      throw failure(e, "write", where);
     }
   }
 

@@ -8,6 +8,7 @@ import { DEFAULT_RETAIN_MS } from "../../core/issuer/state.js";
 import { parseGoDuration } from "../../core/go/parse.js";
 import { checkIssuerUrl } from "../../core/oidc/url.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
+import { join } from "node:path";
 import {
   oneOf,
   portOption,
@@ -20,7 +21,7 @@ import {
   type Options,
   type Values,
 } from "../command.js";
-import type { SourceSpec, SyncSettings } from "../../issuer/main.js";
+import type { ServeOptions, SourceSpec, SyncSettings } from "../../issuer/main.js";
 
 function duration(values: Values, name: string, fallbackMs: number, cmd: Command, min = 1): number {
   const v = str(values, name);
@@ -152,8 +153,55 @@ ${SOURCE_HELP}`,
   },
 };
 
+/** Let's Encrypt's production directory (the CLI does not load acme-client just to print help). */
+const LETS_ENCRYPT_DIRECTORY_URL = "https://acme-v02.api.letsencrypt.org/directory";
+
+const ACME_FLAGS = ["acme-email", "acme-directory", "acme-ca-file", "acme-http-port", "acme-dir"] as const;
+
+/** --tls-cert and --tls-key, or the --acme-* flags: exactly one of the two. */
+function serveTls(
+  values: Values,
+  dataDir: string,
+  host: string | undefined,
+  cmd: Command,
+): ServeOptions["tls"] {
+  const domain = str(values, "acme-domain");
+  if (domain === undefined) {
+    const stray = ACME_FLAGS.find((f) => str(values, f) !== undefined);
+    if (stray !== undefined) throw usageError(`--${stray} goes with --acme-domain`, cmd);
+    return { certFile: requireStr(values, "tls-cert", cmd), keyFile: requireStr(values, "tls-key", cmd) };
+  }
+  if (str(values, "tls-cert") !== undefined || str(values, "tls-key") !== undefined) {
+    throw usageError("give either --tls-cert and --tls-key, or --acme-domain: not both", cmd);
+  }
+  if (
+    !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(domain)
+  ) {
+    throw usageError(`--acme-domain must be a DNS name such as oidc.example.com, got "${domain}"`, cmd);
+  }
+  const email = requireStr(values, "acme-email", cmd);
+  if (!/^[^@\s]+@[^@\s]+$/.test(email))
+    throw usageError(`--acme-email must be an email address, got "${email}"`, cmd);
+  const directory = str(values, "acme-directory");
+  if (directory !== undefined && !/^https:\/\//.test(directory)) {
+    throw usageError(`--acme-directory must be an https:// URL, got "${directory}"`, cmd);
+  }
+  return {
+    acme: {
+      domain,
+      email,
+      directoryUrl: directory ?? LETS_ENCRYPT_DIRECTORY_URL,
+      caFile: str(values, "acme-ca-file"),
+      httpPort: portOption(values, "acme-http-port", 80, cmd),
+      host,
+      dir: str(values, "acme-dir") ?? join(dataDir, "acme"),
+    },
+  };
+}
+
 export const issuerServe: CommandBody = {
-  help: `Usage: irsa issuer serve --tls-cert F --tls-key F [--from kube|keys ...] [options]
+  help: `Usage: irsa issuer serve (--tls-cert F --tls-key F | --acme-domain D --acme-email E)
+                         [--from kube|keys ...] [options]
 
 Serves exactly the two documents over HTTPS at the issuer's path: GET and HEAD, Content-Type
 application/json, a strong ETag (If-None-Match gives 304), Cache-Control public, max-age=60; 404
@@ -164,9 +212,20 @@ down. The TLS certificate and key are re-read when they change on disk. Plain HT
 
 Options:
   --port N                  HTTPS port (0: any free port)                               default 8443
-  --tls-cert F              serving certificate (PEM, with its chain)                   required
-  --tls-key F               its private key (PEM)                                       required
+  --tls-cert F              serving certificate (PEM, with its chain)
+  --tls-key F               its private key (PEM)
   --data-dir D              where the documents and rotation memory are kept  default /var/lib/irsa-issuer
+
+Its own certificate from an ACME CA (instead of --tls-cert and --tls-key; agrees to the CA's terms
+of service). HTTP-01: the CA fetches http://D/.well-known/acme-challenge/... on port 80, so D must
+resolve to this server and port 80 reach it. Renewed at two thirds of its lifetime; an expired
+certificate is never presented (connections are closed before the handshake).
+  --acme-domain D           the issuer's host name (the certificate's only name)
+  --acme-email E            contact address for the CA's expiry notices
+  --acme-directory URL      the CA's directory          default Let's Encrypt production
+  --acme-ca-file F          PEM CAs to trust for the directory's HTTPS (a private CA)
+  --acme-http-port N        where the HTTP-01 responder listens                          default 80
+  --acme-dir D              account key, certificate and key (0600)         default DATA-DIR/acme
 
 ${SOURCE_HELP}`,
   options: {
@@ -175,18 +234,22 @@ ${SOURCE_HELP}`,
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     "data-dir": { type: "string" },
+    "acme-domain": { type: "string" },
+    "acme-email": { type: "string" },
+    "acme-directory": { type: "string" },
+    "acme-ca-file": { type: "string" },
+    "acme-http-port": { type: "string" },
+    "acme-dir": { type: "string" },
   },
   async run(values) {
     const s = settings(values, this);
-    const tlsCertFile = requireStr(values, "tls-cert", this);
-    const tlsKeyFile = requireStr(values, "tls-key", this);
+    const dataDir = str(values, "data-dir") ?? "/var/lib/irsa-issuer";
     const { runServe } = await import("../../issuer/main.js");
     return runServe({
       ...s,
       port: portOption(values, "port", 8443, this),
-      tlsCertFile,
-      tlsKeyFile,
-      dataDir: str(values, "data-dir") ?? "/var/lib/irsa-issuer",
+      tls: serveTls(values, dataDir, s.host, this),
+      dataDir,
       gracePeriodMs: 5000,
     });
   },

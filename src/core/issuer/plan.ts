@@ -10,6 +10,11 @@ export interface StoredObject {
   readonly body: Buffer;
   /** undefined where the target keeps none (a directory). */
   readonly contentType: string | undefined;
+  /**
+   * The version a conditional write must name to replace this object (S3's ETag; a directory's
+   * hash of the bytes); undefined where it is not known.
+   */
+  readonly etag?: string | undefined;
 }
 
 export interface ObjectWrite {

@@ -19,5 +19,6 @@ export * from "../../../src/stack/webhook.js";
 export * from "./aws.js";
 export * from "./kube.js";
 export * from "./peers.js";
+export * from "./pebble.js";
 export * from "./pki.js";
 export * from "./upstream.js";

@@ -67,6 +67,11 @@ export function upstreamWebhookBin(): string {
   );
 }
 
+export function pebbleBin(): string {
+  const dir = cached("pebble", () => where("build-pebble.sh"));
+  return need(join(dir, "pebble"), "Pebble", "build-pebble.sh");
+}
+
 function venv(): string {
   const dir = cached("py", () => where("setup-python.sh"));
   need(join(dir, ".complete"), "the Python peer venv (moto, AWS CLI)", "setup-python.sh");
