@@ -2,3 +2,4 @@
 export * from "./arn.js";
 export * from "./provider.js";
 export * from "./trust-policy.js";
+export * from "./terraform.js";
