@@ -44,12 +44,17 @@ describe("irsa iam trust-policy", () => {
       doc.Statement[0]?.Principal.Federated,
       "arn:aws-cn:iam::111122223333:oidc-provider/oidc.example.com/c1",
     );
-    assert.deepEqual(doc.Statement[0]?.Condition, {
-      StringEquals: {
-        "oidc.example.com/c1:sub": "system:serviceaccount:team:app",
-        "oidc.example.com/c1:aud": "a1",
-      },
-    });
+    assert.deepEqual(
+      doc.Statement.map((s) => s.Condition),
+      [
+        {
+          StringEquals: {
+            "oidc.example.com/c1:sub": "system:serviceaccount:team:app",
+            "oidc.example.com/c1:aud": "a1",
+          },
+        },
+      ],
+    );
   });
 
   for (const [args, want] of [

@@ -33,9 +33,7 @@ export function attributes(entries: readonly (readonly [string, unknown])[], ind
   const pad = " ".repeat(indent);
   const rendered = entries.map(([k, v]) => {
     const value =
-      typeof v === "object" && v !== null && "hcl" in v
-        ? String((v as { hcl: string }).hcl)
-        : hclValue(v, indent);
+      typeof v === "object" && v !== null && "hcl" in v ? (v as { hcl: string }).hcl : hclValue(v, indent);
     return { k: key(k), value, single: !value.includes("\n") };
   });
   const lines: string[] = [];
