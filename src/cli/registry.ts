@@ -66,4 +66,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "exchange a web identity token for credentials, as credential_process JSON (cached)",
     load: async () => (await import("./commands/credentials.js")).credentials,
   },
+  {
+    path: ["iam", "trust-policy"],
+    summary: "print the least-privilege trust policy of an IRSA role (JSON or Terraform)",
+    load: async () => (await import("./commands/iam.js")).iamTrustPolicy,
+  },
 ];

@@ -49,7 +49,11 @@ export type ErrorCode =
   // trust policies, the STS configuration, and fetching an issuer's documents
   | "POLICY_INVALID"
   | "STS_CONFIG_INVALID"
-  | "FETCH_FAILED";
+  | "FETCH_FAILED"
+  // IAM: ARNs we are given, and what IAM answers
+  | "ARN_INVALID"
+  | "IAM_ACCESS_DENIED"
+  | "IAM_FAILED";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;
