@@ -180,7 +180,8 @@ test("the AWS CLI: assume-role-with-web-identity, then get-caller-identity with 
     credentials: false,
     env: {
       AWS_ACCESS_KEY_ID: c.AccessKeyId,
-      AWS_SECRET_ACCESS_KEY: `${c.SecretAccessKey.slice(0, -1)}x`,
+      // Another last character (when the secret already ends with "x", appending "x" forged nothing).
+      AWS_SECRET_ACCESS_KEY: `${c.SecretAccessKey.slice(0, -1)}${c.SecretAccessKey.endsWith("x") ? "y" : "x"}`,
       AWS_SESSION_TOKEN: c.SessionToken,
     },
   });
