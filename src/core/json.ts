@@ -14,6 +14,18 @@ export function typeName(v: unknown): string {
   return t === "object" ? "an object" : t === "undefined" ? "nothing" : `a ${t}`;
 }
 
+/** A JSON text that must be an object; `bad(problem)` makes the caller's error for anything else. */
+export function parseJsonObject(text: string, bad: (problem: string) => Error): JsonObject {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  if (!isObject(doc)) throw bad(`expected an object, got ${typeName(doc)}`);
+  return doc;
+}
+
 /** `parent.key`, or `parent["key"]` when the key is not a plain identifier (annotation keys). */
 export function fieldPath(parent: string, key: string): string {
   const plain = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key);

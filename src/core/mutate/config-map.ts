@@ -6,7 +6,7 @@
  * annotation wins over its entry, as upstream's cache does.
  */
 import { IrsaError } from "../errors.js";
-import { isObject, typeName } from "../json.js";
+import { isObject, parseJsonObject, typeName } from "../json.js";
 import { validTokenExpiration } from "./config.js";
 import type { ServiceAccountSettings } from "./service-account.js";
 
@@ -32,13 +32,7 @@ export function parseConfigMapEntries(
     );
   const out = new Map<string, Omit<ServiceAccountSettings, "containerCredentials">>();
   if (text === undefined || text.trim() === "") return out;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw bad((e as Error).message);
-  }
-  if (!isObject(doc)) throw bad(`expected an object, got ${typeName(doc)}`);
+  const doc = parseJsonObject(text, bad);
   for (const [key, value] of Object.entries(doc)) {
     if (!/^[^/]+\/[^/]+$/.test(key)) throw bad(`key ${JSON.stringify(key)} is not "namespace/name"`);
     if (value === null) continue;

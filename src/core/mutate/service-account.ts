@@ -6,7 +6,7 @@
  */
 import { IrsaError } from "../errors.js";
 import { ANNOTATIONS, validTokenExpiration, type WebhookConfig } from "./config.js";
-import { Fields, isObject, typeName } from "../json.js";
+import { Fields, isObject, parseJsonObject, typeName } from "../json.js";
 import { parseGoBool, parseGoInt64 } from "../go/parse.js";
 
 /** Container-credentials mode for one service account: the flags' values. */
@@ -165,13 +165,7 @@ export function parseContainerCredentialsIdentities(text: string, source: string
       'expected {"identities":[{"namespace":"...","serviceAccount":"..."}]}',
     );
   if (text.trim() === "") return new Set();
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw bad((e as Error).message);
-  }
-  if (!isObject(doc)) throw bad(`expected an object, got ${typeName(doc)}`);
+  const doc = parseJsonObject(text, bad);
   const identities = doc.identities ?? [];
   if (!Array.isArray(identities)) throw bad(`identities: expected an array, got ${typeName(identities)}`);
   const out = new Set<string>();
