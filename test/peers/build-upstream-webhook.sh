@@ -2,7 +2,7 @@
 # Builds upstream's webhook (aws/amazon-eks-pod-identity-webhook), the peer of the differential test,
 # into a cache outside the repository. Re-runs are a no-op once the pinned binary exists.
 # Source: the archive named by IRSA_UPSTREAM_WEBHOOK_SRC when set (a `git archive` tarball of the
-# pinned commit, as ../shared/peers/ holds it beside a clone), else `go install` of the pinned module
+# pinned commit; .ci/run sets it when such an archive lies beside the clone), else `go install` of the pinned module
 # version from the Go module proxy (what a machine with normal internet access gets).
 # Usage: build-upstream-webhook.sh (prints the bin dir); build-upstream-webhook.sh --where (prints
 # it, builds nothing).

@@ -2,7 +2,7 @@
  * Every check STS makes on AssumeRoleWithWebIdentity, as a list of named results with pass, fail or
  * skip and a reason; the first failure carries AWS's error. The order inside real STS is not
  * documented; this one (parse, issuer, audience, keys, signature, lifetime, role, trust policy,
- * duration) follows ../shared/notes/protocol-facts.md's synthesis. Pure: the keys come through a
+ * duration) follows what public reports of real STS answers show. Pure: the keys come through a
  * resolver port and the time is passed in.
  */
 import { evaluateTrustPolicy, type PolicyDecision } from "../trust-policy/evaluate.js";

@@ -1,7 +1,7 @@
 /**
  * AWS STS's error answers: the code, the HTTP status and AWS's kind of message. Sources: the STS API
- * model (codes, statuses) and messages seen from real STS in public issues ([obs] in
- * ../shared/notes/protocol-facts.md section 3.3). Where a message is not known it says so.
+ * model (codes, statuses) and messages seen from real STS in public issue reports. Where a message
+ * is not known it says so.
  */
 
 export type StsErrorCode =

@@ -3,7 +3,7 @@
  * decision (an explicit Deny wins over any Allow; no matching Allow is an implicit deny), the
  * statement that decided, and for every statement why it applies or not. Pure; never throws on a
  * parsed policy. Sources: IAM User Guide, reference_policies_evaluation-logic,
- * _elements_condition_operators and _multi-value-conditions (see ../shared notes, section 3.5).
+ * _elements_condition_operators and _multi-value-conditions.
  */
 import type { Condition, Principal, Statement, TrustPolicy } from "./policy.js";
 import { statementName } from "./policy.js";
