@@ -71,4 +71,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "print the least-privilege trust policy of an IRSA role (JSON or Terraform)",
     load: async () => (await import("./commands/iam.js")).iamTrustPolicy,
   },
+  {
+    path: ["iam", "thumbprint"],
+    summary: "print the SHA-1 thumbprint IAM wants for an issuer's OIDC provider",
+    load: async () => (await import("./commands/iam.js")).iamThumbprint,
+  },
 ];
