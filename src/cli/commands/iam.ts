@@ -54,8 +54,7 @@ export const TRUST_HELP = `  --issuer URL                  the service-account i
   --account-id ID               the AWS account; else from STS GetCallerIdentity
   --partition P                 aws, aws-cn or aws-us-gov                  default from the region
   --allow-namespace-wildcard    let NS/* admit every account of namespace NS (StringLike, for
-                                that entry alone)
-  --endpoint-url U              another IAM/STS endpoint (an emulator such as moto)`;
+                                that entry alone)`;
 
 export function trustFlags(values: Values, cmd: Command): TrustFlags {
   const issuer = iamIssuer(requireStr(values, "issuer", cmd));
