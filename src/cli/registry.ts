@@ -71,4 +71,19 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "print the least-privilege trust policy of an IRSA role (JSON or Terraform)",
     load: async () => (await import("./commands/iam.js")).iamTrustPolicy,
   },
+  {
+    path: ["iam", "thumbprint"],
+    summary: "print the SHA-1 thumbprint IAM wants for an issuer's OIDC provider",
+    load: async () => (await import("./commands/iam.js")).iamThumbprint,
+  },
+  {
+    path: ["iam", "provider", "apply"],
+    summary: "create the issuer's IAM OIDC provider, or add the audiences and thumbprints it lacks",
+    load: async () => (await import("./commands/iam-apply.js")).iamProviderApply,
+  },
+  {
+    path: ["iam", "role", "apply"],
+    summary: "create or update an IRSA role with the least-privilege trust policy and its policies",
+    load: async () => (await import("./commands/iam-apply.js")).iamRoleApply,
+  },
 ];

@@ -20,7 +20,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { IrsaError } from "../../core/errors.js";
-import type { ProviderState } from "../../core/iam/index.js";
+import type { ProviderState, RoleState } from "../../core/iam/index.js";
 
 export interface AwsOptions {
   readonly endpointUrl?: string | undefined;
@@ -54,14 +54,15 @@ function describeAwsError(action: string, e: unknown): IrsaError {
       { cause: e },
     );
   }
+  if (name === "CredentialsProviderError") {
+    return new IrsaError(
+      "IAM_FAILED",
+      `${action}: no AWS credentials: ${message}`,
+      "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where the SDK finds credentials",
+      { cause: e },
+    );
+  }
   return new IrsaError("IAM_FAILED", `${action} failed: ${name}: ${message}`, undefined, { cause: e });
-}
-
-export interface RoleState {
-  readonly arn: string;
-  readonly trustPolicy: unknown;
-  readonly maxSessionDuration: number | undefined;
-  readonly attached: readonly string[];
 }
 
 export class IamApi {

@@ -54,8 +54,7 @@ export const TRUST_HELP = `  --issuer URL                  the service-account i
   --account-id ID               the AWS account; else from STS GetCallerIdentity
   --partition P                 aws, aws-cn or aws-us-gov                  default from the region
   --allow-namespace-wildcard    let NS/* admit every account of namespace NS (StringLike, for
-                                that entry alone)
-  --endpoint-url U              another IAM/STS endpoint (an emulator such as moto)`;
+                                that entry alone)`;
 
 export function trustFlags(values: Values, cmd: Command): TrustFlags {
   const issuer = iamIssuer(requireStr(values, "issuer", cmd));
@@ -101,6 +100,37 @@ ${AWS_HELP}
     const { accountId, partition } = await resolveAccount(flags, awsOptions(values));
     const doc = buildTrustPolicy({ ...flags, partition, accountId });
     io.out(output === "terraform" ? trustPolicyHcl(doc) : `${JSON.stringify(doc, null, 2)}\n`);
+    return 0;
+  },
+};
+
+export const iamThumbprint: CommandBody = {
+  help: `Usage: irsa iam thumbprint --issuer URL [--ca-file F] [--output text|json]
+
+Reads the issuer's discovery document, connects over TLS to the host of its jwks_uri, and prints
+the SHA-1 thumbprint (40 lowercase hex) IAM wants for the OIDC provider: that of the last
+certificate the server sends (the top intermediate CA of the chain it presents, or the leaf when it
+sends the leaf alone). Certificates from the local trust store are not counted.
+
+When it matters: AWS STS ignores the thumbprint when the jwks_uri host's certificate chains to a
+CA that AWS trusts (the public CAs, such as Let's Encrypt, or an S3 or CloudFront endpoint) and
+then verifies the certificate itself. The thumbprint is still checked for a private CA or a
+certificate AWS does not trust, and some tools (older Terraform providers, CloudFormation) still
+require one in the provider: pass this one.
+
+Options:
+  --issuer URL     the service-account issuer                                   required
+  --ca-file F      also trust this CA (PEM) when fetching and connecting
+  --output F       text (the thumbprint) or json (with the chain sent)          default text
+`,
+  options: { issuer: { type: "string" }, "ca-file": { type: "string" }, ...OUTPUT_OPTION },
+  async run(values, _pos, io) {
+    const issuer = requireStr(values, "issuer", this);
+    iamIssuer(issuer);
+    const output = oneOf(values, "output", ["text", "json"] as const, "text", this);
+    const { thumbprint } = await import("../../adapters/oidc/thumbprint.js");
+    const r = await thumbprint(issuer, str(values, "ca-file"));
+    io.out(output === "json" ? `${JSON.stringify(r, null, 2)}\n` : `${r.thumbprint}\n`);
     return 0;
   },
 };

@@ -3,3 +3,4 @@ export * from "./arn.js";
 export * from "./provider.js";
 export * from "./trust-policy.js";
 export * from "./terraform.js";
+export * from "./role.js";

@@ -92,7 +92,9 @@ export interface Moto {
 }
 
 /** Starts `moto_server` on loopback. */
-export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto> {
+export async function startMoto(
+  opts: { timeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
+): Promise<Moto> {
   const bin = motoServerBin();
   const dir = await tempDir("moto");
   const port = await freePort();
@@ -103,7 +105,7 @@ export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto
     command: bin,
     args: ["-H", "127.0.0.1", "-p", String(port)],
     logDir: dir,
-    env: { ...NO_PROXY_ENV, PYTHONUNBUFFERED: "1" },
+    env: { ...NO_PROXY_ENV, PYTHONUNBUFFERED: "1", ...opts.env },
   });
   onCleanup(() => proc.stop());
   await waitUntil(
