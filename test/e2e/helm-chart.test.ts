@@ -308,7 +308,10 @@ describe("the values matrix, server-side applied to kube-apiserver", () => {
         body: {
           metadata: { name: "root" },
           // An account that exists (no controller-manager creates `default` here).
-          spec: { serviceAccountName: "m-self-signed-1-webhook", containers: [{ name: "c", image: "busybox" }] },
+          spec: {
+            serviceAccountName: "m-self-signed-1-webhook",
+            containers: [{ name: "c", image: "busybox" }],
+          },
         },
         dryRun: "All",
       }),

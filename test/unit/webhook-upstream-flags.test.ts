@@ -128,7 +128,10 @@ describe("every upstream flag", () => {
       [["--tls-san=127.0.0.1"], /--tls-san only apply with --self-signed-tls/],
       [["--self-signed-tls", "--tls-secret=Webhook_TLS"], /--tls-secret must be a Kubernetes object name/],
       [["--self-signed-tls", "--namespace=a.b"], /--namespace must be a Kubernetes object name/],
-      [["--self-signed-tls", "--tls-san=127.0.0.1,not a name"], /"not a name" is neither a DNS name nor an IP/],
+      [
+        ["--self-signed-tls", "--tls-san=127.0.0.1,not a name"],
+        /"not a name" is neither a DNS name nor an IP/,
+      ],
       [["--self-signed-tls", "--tls-resync-period=10ms"], /at least 1s/],
     ];
     for (const [args, message] of cases) {
