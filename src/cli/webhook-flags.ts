@@ -205,8 +205,6 @@ export const NO_EFFECT_FLAGS: Readonly<Record<string, "string" | "boolean">> = {
   skip_log_headers: "boolean",
   stderrthreshold: "string",
   vmodule: "string",
-  "service-name": "string",
-  "tls-secret": "string",
 };
 
 /**

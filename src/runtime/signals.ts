@@ -33,3 +33,13 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** Calls `fn` on every SIGHUP until the returned function is called. */
+export function onHangup(log: Log, fn: () => void): () => void {
+  const on = (): void => {
+    log.info({ signal: "SIGHUP" }, "signal received");
+    fn();
+  };
+  process.on("SIGHUP", on);
+  return () => process.off("SIGHUP", on);
+}

@@ -62,12 +62,35 @@ export async function readTlsPair(files: TlsFiles, now: Date = new Date()): Prom
       ? undefined
       : await read(files.caFile, "client CA", files.caFlag ?? "--client-ca-file");
   if (ca !== undefined && files.caFile !== undefined) checkCa(ca, files.caFile);
+  return checkTlsPair(
+    { cert, key, ...(ca !== undefined && { ca }) },
+    {
+      cert: `TLS certificate ${files.certFile}`,
+      pair: `TLS certificate ${files.certFile} and key ${files.keyFile}`,
+    },
+    now,
+  );
+}
+
+/**
+ * Checks a pair held in memory: the key must match the certificate, which must be valid at `now`.
+ * `where` names it in errors. Throws IrsaError TLS_INVALID, TLS_EXPIRED or TLS_NOT_YET_VALID.
+ */
+export function checkTlsPair(
+  pair: TlsPair,
+  where: { readonly cert: string; readonly pair: string } = {
+    cert: "TLS certificate",
+    pair: "TLS certificate and key",
+  },
+  now: Date = new Date(),
+): LoadedTlsPair {
+  const { cert, key, ca } = pair;
   try {
     createSecureContext({ cert, key, ...TLS_OPTIONS });
   } catch (e) {
     throw new IrsaError(
       "TLS_INVALID",
-      `TLS certificate ${files.certFile} and key ${files.keyFile} do not form a usable pair: ${(e as Error).message}`,
+      `${where.pair} do not form a usable pair: ${(e as Error).message}`,
       "give a PEM certificate (chain) and the PEM private key that matches it",
       { cause: e },
     );
@@ -77,14 +100,14 @@ export async function readTlsPair(files: TlsFiles, now: Date = new Date()): Prom
   if (now.getTime() > notAfter.getTime()) {
     throw new IrsaError(
       "TLS_EXPIRED",
-      `TLS certificate ${files.certFile} expired at ${notAfter.toISOString()} (subject ${leaf.subject.replace(/\n/g, ", ")})`,
+      `${where.cert} expired at ${notAfter.toISOString()} (subject ${leaf.subject.replace(/\n/g, ", ")})`,
       "renew the certificate (cert-manager, or irsa's own), then it is picked up without a restart",
     );
   }
   if (now.getTime() < notBefore.getTime()) {
     throw new IrsaError(
       "TLS_NOT_YET_VALID",
-      `TLS certificate ${files.certFile} is not valid before ${notBefore.toISOString()}`,
+      `${where.cert} is not valid before ${notBefore.toISOString()}`,
       "check the clock of this machine and of the issuer of the certificate",
     );
   }
@@ -129,7 +152,17 @@ export interface ReloadingTlsOptions extends TlsFiles {
   readonly now?: () => Date;
 }
 
-/** The pair being served, kept current from its files. */
+/** What a ReloadingTls held in memory (no files) needs. */
+export interface MemoryTlsOptions {
+  readonly log: Log;
+  readonly onReload?: (result: "ok" | "error") => void;
+  readonly now?: () => Date;
+}
+
+/**
+ * The pair being served, kept current from its files (load) or set by its owner (inMemory: e.g.
+ * the webhook's own certificate, kept in a Secret).
+ */
 export class ReloadingTls {
   private current: LoadedTlsPair;
   private digest: string;
@@ -139,7 +172,9 @@ export class ReloadingTls {
   private watcher: { close(): void } | undefined;
 
   private constructor(
-    private readonly opts: ReloadingTlsOptions,
+    private readonly opts: MemoryTlsOptions,
+    /** Reads and checks the next pair; undefined for a pair held in memory. */
+    private readonly read: (() => Promise<LoadedTlsPair>) | undefined,
     first: LoadedTlsPair,
   ) {
     this.current = first;
@@ -148,7 +183,8 @@ export class ReloadingTls {
 
   /** Loads the pair (throws IrsaError if unusable) and starts watching its files. */
   static async load(opts: ReloadingTlsOptions): Promise<ReloadingTls> {
-    const tls = new ReloadingTls(opts, await readTlsPair(opts, opts.now?.()));
+    const read = (): Promise<LoadedTlsPair> => readTlsPair(opts, opts.now?.());
+    const tls = new ReloadingTls(opts, read, await read());
     tls.watcher = watchFiles(
       [opts.certFile, opts.keyFile, ...(opts.caFile === undefined ? [] : [opts.caFile])],
       () => tls.reload(),
@@ -156,6 +192,11 @@ export class ReloadingTls {
       opts.pollIntervalMs,
     );
     return tls;
+  }
+
+  /** A pair held in memory, swapped by set(). Throws IrsaError if `pair` is unusable. */
+  static inMemory(pair: TlsPair, opts: MemoryTlsOptions): ReloadingTls {
+    return new ReloadingTls(opts, undefined, checkTlsPair(pair, undefined, opts.now?.()));
   }
 
   get pair(): TlsPair {
@@ -175,21 +216,31 @@ export class ReloadingTls {
 
   /** Re-reads the files now; true if a new pair is being served. Concurrent calls share one read. */
   reload(): Promise<boolean> {
-    this.reloading ??= this.reloadOnce().finally(() => {
+    const read = this.read;
+    if (read === undefined) return Promise.resolve(false);
+    this.reloading ??= this.swap(read).finally(() => {
       this.reloading = undefined;
     });
     return this.reloading;
+  }
+
+  /**
+   * Serves `pair` from now on (new connections); true if it differs from the current one. An
+   * unusable pair is logged, counted and refused (false): the current one stays.
+   */
+  set(pair: TlsPair): Promise<boolean> {
+    return this.swap(() => Promise.resolve(checkTlsPair(pair, undefined, this.opts.now?.())));
   }
 
   close(): void {
     this.watcher?.close();
   }
 
-  private async reloadOnce(): Promise<boolean> {
+  private async swap(read: () => Promise<LoadedTlsPair>): Promise<boolean> {
     const { log, onReload } = this.opts;
     let next: LoadedTlsPair;
     try {
-      next = await readTlsPair(this.opts, this.opts.now?.());
+      next = await read();
     } catch (e) {
       const msg = isIrsaError(e) ? e.message : String(e);
       if (msg !== this.lastFailure) {

@@ -19,7 +19,11 @@ import { kubeServiceAccountSource } from "../adapters/kubernetes/service-account
 import type { SecureVersion } from "node:tls";
 import type { Log, LogLevel } from "../runtime/log.js";
 import { createLogger } from "../runtime/logger.js";
-import { waitForSignal } from "../runtime/signals.js";
+import { onHangup, waitForSignal } from "../runtime/signals.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { isIP } from "node:net";
+import { kubeTlsObjects } from "../adapters/kubernetes/tls-secret.js";
+import { ManagedTls } from "./managed-tls.js";
 import { podAdmitter } from "./admit.js";
 import { watchContainerCredentials } from "./container-credentials.js";
 import { WebhookMetrics } from "./metrics.js";
@@ -33,6 +37,8 @@ export interface WebhookOptions {
   readonly metricsPort: number;
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
+  /** --self-signed-tls: its own CA and certificate in a Secret (then the TLS files are not read). */
+  readonly selfSignedTls?: SelfSignedTlsOptions;
   /** --client-ca-file: require a client certificate this CA issued. */
   readonly clientCaFile?: string | undefined;
   readonly kubeconfig: string | undefined;
@@ -49,6 +55,46 @@ export interface WebhookOptions {
   readonly watchConfigMap?: { readonly namespace: string; readonly pollMs: number };
   /** --enable-debugging-handlers. */
   readonly debuggingHandlers?: boolean;
+}
+
+export interface SelfSignedTlsOptions {
+  /** --namespace: where the Secret is. */
+  readonly namespace: string;
+  /** --tls-secret. */
+  readonly secret: string;
+  /** --service-name: the serving certificate's DNS names are this Service's. */
+  readonly serviceName: string;
+  /** --webhook-config-name: the MutatingWebhookConfiguration whose caBundle is patched. */
+  readonly webhookConfig: string;
+  /** --tls-san: further DNS names and IP addresses. */
+  readonly extraSans: readonly string[];
+  /** --tls-resync-period. */
+  readonly resyncMs: number;
+}
+
+/** How long a new CA stays in the caBundle before a serving certificate it signed is served. */
+const CA_PROPAGATION_MS = 10 * 60_000;
+
+function managedTls(kc: KubeConfig, s: SelfSignedTlsOptions, o: WebhookOptions, log: Log): ManagedTls {
+  const svc = s.serviceName;
+  const dnsNames = [
+    svc,
+    `${svc}.${s.namespace}`,
+    `${svc}.${s.namespace}.svc`,
+    `${svc}.${s.namespace}.svc.cluster.local`,
+  ];
+  const ipAddresses: string[] = [];
+  for (const san of s.extraSans) (isIP(san) === 0 ? dnsNames : ipAddresses).push(san);
+  return new ManagedTls({
+    objects: kubeTlsObjects(kc, { namespace: s.namespace, secret: s.secret, webhookConfig: s.webhookConfig }),
+    names: { dnsNames, ipAddresses },
+    commonName: `${svc}.${s.namespace}.svc`,
+    where: { secret: `${s.namespace}/${s.secret}`, webhookConfig: s.webhookConfig },
+    resyncMs: s.resyncMs,
+    caPropagationMs: Math.max(CA_PROPAGATION_MS, 2 * s.resyncMs),
+    clientCaFile: o.clientCaFile,
+    log,
+  });
 }
 
 async function composeRoleArn(o: WebhookOptions): Promise<ComposeRoleArn | undefined> {
@@ -147,14 +193,17 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
     "starting",
   );
   cache.start();
+  const managed = o.selfSignedTls === undefined ? undefined : managedTls(kc, o.selfSignedTls, o, log);
+  const offHangup = managed === undefined ? undefined : onHangup(log, () => void managed.renewNow());
   let server;
   try {
     server = await startWebhookServer({
       host: o.host,
       port: o.port,
       metricsPort: o.metricsPort,
-      tlsCertFile: o.tlsCertFile,
-      tlsKeyFile: o.tlsKeyFile,
+      ...(managed === undefined
+        ? { tlsCertFile: o.tlsCertFile, tlsKeyFile: o.tlsKeyFile }
+        : { tls: (hooks) => managed.start(hooks) }),
       clientCaFile: o.clientCaFile,
       admitPod: podAdmitter({
         config: o.config,
@@ -171,12 +220,16 @@ export async function runWebhook(o: WebhookOptions): Promise<number> {
       metrics,
     });
   } catch (e) {
+    offHangup?.();
+    managed?.close();
     await cache.stop();
     cc?.close();
     cm?.close();
     throw e;
   }
   await signal;
+  offHangup?.();
+  managed?.close();
   await server.close();
   await cache.stop();
   cc?.close();

@@ -13,7 +13,7 @@ import {
 } from "../runtime/http.js";
 import type { SecureVersion } from "node:tls";
 import type { Log } from "../runtime/log.js";
-import { certSummary, ReloadingTls } from "../runtime/tls.js";
+import { certSummary, ReloadingTls, type MemoryTlsOptions } from "../runtime/tls.js";
 import type { WebhookMetrics } from "./metrics.js";
 import { mutateRoute, pathLabel, verbLabel, type AdmitPod } from "./mutate-route.js";
 
@@ -32,8 +32,11 @@ export interface WebhookServerOptions {
   readonly metricsHost?: string | undefined;
   /** --metrics-port; 0 picks a free port. */
   readonly metricsPort: number;
-  readonly tlsCertFile: string;
-  readonly tlsKeyFile: string;
+  /** The serving pair's files (--tls-cert, --tls-key), unless `tls` is given. */
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
+  /** The serving pair from elsewhere (--self-signed-tls), given the hooks that count its swaps. */
+  readonly tls?: (hooks: MemoryTlsOptions) => Promise<ReloadingTls>;
   /** --tls-min-version and --tls-cipher-suites, as Node's TLS options. */
   readonly secureOptions?: { readonly minVersion?: SecureVersion; readonly ciphers?: string };
   /** Further GET routes on the metrics port (--enable-debugging-handlers). */
@@ -73,18 +76,24 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   let closing = false;
   const readiness: Readiness = () =>
     closing ? "shutting down" : opts.ready() ? undefined : "service account cache not synced yet";
-  const tls = await ReloadingTls.load({
-    certFile: opts.tlsCertFile,
-    keyFile: opts.tlsKeyFile,
-    caFile: opts.clientCaFile,
+  const hooks: MemoryTlsOptions = {
     log,
-    ...(opts.tlsPollIntervalMs !== undefined && { pollIntervalMs: opts.tlsPollIntervalMs }),
     ...(opts.now !== undefined && { now: opts.now }),
     onReload: (result) => {
       metrics.tlsReloads.inc({ result });
       if (result === "ok") metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
     },
-  });
+  };
+  const tls =
+    opts.tls !== undefined
+      ? await opts.tls(hooks)
+      : await ReloadingTls.load({
+          ...hooks,
+          certFile: opts.tlsCertFile ?? "",
+          keyFile: opts.tlsKeyFile ?? "",
+          caFile: opts.clientCaFile,
+          ...(opts.tlsPollIntervalMs !== undefined && { pollIntervalMs: opts.tlsPollIntervalMs }),
+        });
   metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
   const mutate = mutateRoute(opts);
   let https;

@@ -421,24 +421,22 @@ describe("irsa webhook with a real kube-apiserver", () => {
     });
   });
 
-  it("accepts deploy/webhook as kube-apiserver validates it, with read-only ServiceAccount RBAC", async () => {
-    const objects: KubernetesObject[] = [];
-    for (const file of [
-      "namespace.yaml",
-      "rbac.yaml",
-      "deployment.yaml",
-      "service.yaml",
-      "mutatingwebhook.yaml",
-    ]) {
-      const text = await readFile(join(REPO_ROOT, "deploy/webhook", file), "utf8");
-      for (const doc of parseAllDocuments(text)) objects.push(doc.toJS() as KubernetesObject);
-    }
+  it("accepts deploy/webhook.yaml as kube-apiserver validates it, with least-privilege RBAC", async () => {
+    const text = await readFile(join(REPO_ROOT, "deploy/webhook.yaml"), "utf8");
+    const objects = parseAllDocuments(text)
+      .map((d) => d.toJS() as KubernetesObject | null)
+      .filter((o): o is KubernetesObject => o !== null);
     const api = KubernetesObjectApi.makeApiClient(kube.kubeConfig);
     // The namespace and RBAC for real (the access review below needs them), the rest dry-run.
     for (const o of objects) {
-      const real = ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"].includes(
-        o.kind ?? "",
-      );
+      const real = [
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+      ].includes(o.kind ?? "");
       await api.create(o, undefined, real ? undefined : "All");
     }
     const authz = kube.kubeConfig.makeApiClient(AuthorizationV1Api);
@@ -446,7 +444,7 @@ describe("irsa webhook with a real kube-apiserver", () => {
       const r = await authz.createSubjectAccessReview({
         body: {
           spec: {
-            user: "system:serviceaccount:irsa-anywhere:pod-identity-webhook",
+            user: "system:serviceaccount:irsa-anywhere:irsa-anywhere-webhook",
             groups: [
               "system:serviceaccounts",
               "system:serviceaccounts:irsa-anywhere",

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parse } from "yaml";
+import { parseAllDocuments } from "yaml";
 import {
   mutatePod,
   serviceAccountSettings,
@@ -414,8 +414,9 @@ describe("the admission exchange", () => {
 });
 
 function manifestWebhook(): Json {
-  const doc = parse(readFileSync(join(REPO_ROOT, "deploy/webhook/mutatingwebhook.yaml"), "utf8")) as Json;
-  const [w] = list(doc.webhooks);
-  assert.ok(w, "one webhook in deploy/webhook/mutatingwebhook.yaml");
+  const docs = parseAllDocuments(readFileSync(join(REPO_ROOT, "deploy/webhook.yaml"), "utf8"));
+  const doc = docs.map((d) => d.toJS() as Json).find((d) => d.kind === "MutatingWebhookConfiguration");
+  const [w] = list(doc?.webhooks);
+  assert.ok(w, "one webhook in the MutatingWebhookConfiguration of deploy/webhook.yaml");
   return w;
 }

@@ -122,6 +122,29 @@ describe("every upstream flag", () => {
       assert.match(r.stderr, message, arg);
     }
   });
+
+  it("refuses --self-signed-tls settings that cannot name a Secret, a SAN or a resync period", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--tls-san=127.0.0.1"], /--tls-san only apply with --self-signed-tls/],
+      [["--self-signed-tls", "--tls-secret=Webhook_TLS"], /--tls-secret must be a Kubernetes object name/],
+      [["--self-signed-tls", "--namespace=a.b"], /--namespace must be a Kubernetes object name/],
+      [
+        ["--self-signed-tls", "--tls-san=127.0.0.1,not a name"],
+        /"not a name" is neither a DNS name nor an IP/,
+      ],
+      [["--self-signed-tls", "--tls-resync-period=10ms"], /at least 1s/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await irsa("webhook", ...args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, message, args.join(" "));
+    }
+  });
+
+  it("notes that --tls-secret and --service-name do nothing without --self-signed-tls", async () => {
+    const r = await irsa("webhook", "--tls-secret=x", "--kubeconfig=/nonexistent");
+    assert.match(r.stderr, /--tls-secret: no effect without --self-signed-tls/);
+  });
 });
 
 describe("Go flag syntax", () => {

@@ -48,7 +48,7 @@ export async function kubeGet(kc: KubeConfig, path: string, timeoutMs = TIMEOUT_
     throw new IrsaError(
       "SOURCE_UNREACHABLE",
       `the API server refused ${where} (HTTP ${res.status})`,
-      "bind the ClusterRole system:service-account-issuer-discovery to the identity in --kubeconfig (deploy/issuer/rbac.yaml)",
+      "bind the ClusterRole system:service-account-issuer-discovery to the identity in --kubeconfig (the chart's issuer binding, deploy/issuer.yaml)",
     );
   }
   if (res.status !== 200) {

@@ -15,6 +15,7 @@ import {
   type Values,
 } from "../command.js";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import {
   NO_EFFECT_FLAGS,
   WEBHOOK_FLAG_OPTIONS,
@@ -33,6 +34,10 @@ const DEFAULTS = {
   tlsKey: "/etc/webhook/certs/tls.key",
   namespace: "eks",
   resyncPeriodMs: 60_000,
+  tlsSecret: "pod-identity-webhook",
+  serviceName: "pod-identity-webhook",
+  webhookConfigName: "pod-identity-webhook",
+  tlsResyncMs: 60_000,
 } as const;
 
 /** How often the --watch-config-map ConfigMap is re-read at most (or --resync-period, if shorter). */
@@ -52,6 +57,50 @@ function duration(values: Values, name: string, fallback: number, cmd: Command):
   if (ms === undefined || ms < 0)
     throw usageError(`--${name} must be a duration such as 500ms, 1s or 0, got "${text}"`, cmd);
   return ms;
+}
+
+const DNS_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SAN = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
+
+/** --self-signed-tls and the flags that name what it keeps; undefined without it. */
+function selfSignedTlsFlags(values: Values, cmd: Command) {
+  const names = ["tls-san", "tls-resync-period", "webhook-config-name"] as const;
+  if (values["self-signed-tls"] !== true) {
+    const stray = names.filter((n) => values[n] !== undefined);
+    if (stray.length > 0) {
+      throw usageError(`${stray.map((n) => `--${n}`).join(", ")} only apply with --self-signed-tls`, cmd);
+    }
+    return undefined;
+  }
+  const name = (flag: string, fallback: string): string => {
+    const v = str(values, flag) ?? fallback;
+    if (v.length > 253 || !DNS_1123.test(v)) {
+      throw usageError(
+        `--${flag} must be a Kubernetes object name (lower case, digits, '-'), got "${v}"`,
+        cmd,
+      );
+    }
+    return v;
+  };
+  const extraSans = (str(values, "tls-san") ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
+  for (const san of extraSans) {
+    if (isIP(san) === 0 && !SAN.test(san)) {
+      throw usageError(`--tls-san: "${san}" is neither a DNS name nor an IP address`, cmd);
+    }
+  }
+  const resyncMs = duration(values, "tls-resync-period", DEFAULTS.tlsResyncMs, cmd);
+  if (resyncMs < 1000) throw usageError("--tls-resync-period must be at least 1s", cmd);
+  return {
+    namespace: name("namespace", DEFAULTS.namespace),
+    secret: name("tls-secret", DEFAULTS.tlsSecret),
+    serviceName: name("service-name", DEFAULTS.serviceName),
+    webhookConfig: name("webhook-config-name", DEFAULTS.webhookConfigName),
+    extraSans,
+    resyncMs,
+  };
 }
 
 export const webhook: CommandBody = {
@@ -90,6 +139,23 @@ Options:
                               overrides it                                      default 1s
   --log-level L               debug, info, warn or error                        default info
 
+Self-signed TLS (no cert-manager): the webhook keeps its own CA and serving certificate
+  --self-signed-tls           keep a CA and a serving certificate in the Secret --tls-secret in
+                              --namespace (created if absent; replicas starting at once agree on
+                              one), serve it (--tls-cert/--tls-key are not read), patch the CA into
+                              the caBundle of --webhook-config-name, renew the certificate at two
+                              thirds of its 90 days (the CA at two thirds of its 10 years); SIGHUP
+                              renews the certificate now. RBAC: get, update on that Secret, create
+                              on secrets in the namespace, get, patch on that configuration
+  --tls-secret NAME           the Secret                                        default ${DEFAULTS.tlsSecret}
+  --service-name NAME         the Service in front of the webhook: the certificate is for NAME,
+                              NAME.NS, NAME.NS.svc and NAME.NS.svc.cluster.local default ${DEFAULTS.serviceName}
+  --webhook-config-name NAME  the MutatingWebhookConfiguration                  default ${DEFAULTS.webhookConfigName}
+  --tls-san LIST              further DNS names or IP addresses, comma-separated (e.g. 127.0.0.1
+                              for a webhook registered by URL)
+  --tls-resync-period D       how often the Secret is re-read (another replica's renewal is
+                              served within this) and renewal checked          default 1m0s
+
 Upstream's other flags (amazon-eks-pod-identity-webhook's --help lists them all; Go syntax: -flag or
 --flag, =value or a separate value):
   --tls-min-version V         1.0, 1.1, 1.2 or 1.3 (or VersionTLS12)           default 1.2
@@ -108,10 +174,11 @@ Upstream's other flags (amazon-eks-pod-identity-webhook's --help lists them all;
   --enable-debugging-handlers GET /debug/alpha/cache on the metrics port: the cached accounts'
                               settings as JSON
   -v, --v N                   klog verbosity: 4 or more is --log-level=debug, else info
-  --namespace NS              the webhook's own namespace (the ConfigMap's; not a watch
-                              restriction, see --watch-namespace)               default ${DEFAULTS.namespace}
+  --namespace NS              the webhook's own namespace (the ConfigMap's and the --self-signed-tls
+                              Secret's; not a watch restriction, see --watch-namespace)
+                                                                                default ${DEFAULTS.namespace}
   --in-cluster=false          certificates from the CSR API (upstream's default) are not supported
-  --service-name, --tls-secret, klog's --logtostderr, --alsologtostderr, --alsologtostderrthreshold,
+  klog's --logtostderr, --alsologtostderr, --alsologtostderrthreshold,
   --stderrthreshold, --vmodule, --log_dir, --log_file, --log_file_max_size, --log_backtrace_at,
   --add_dir_header, --skip_headers, --skip_log_headers, --one_output,
   --legacy_stderr_threshold_behavior: accepted with a notice that they have no effect
@@ -140,6 +207,12 @@ ${webhookFlagsHelp()}`,
     "watch-config-map": { type: "boolean" },
     "resync-period": { type: "string" },
     "enable-debugging-handlers": { type: "boolean" },
+    "self-signed-tls": { type: "boolean" },
+    "tls-secret": { type: "string" },
+    "service-name": { type: "string" },
+    "webhook-config-name": { type: "string" },
+    "tls-san": { type: "string" },
+    "tls-resync-period": { type: "string" },
     v: { type: "string" },
     ...Object.fromEntries(Object.entries(NO_EFFECT_FLAGS).map(([name, type]) => [name, { type }])),
     ...WEBHOOK_FLAG_OPTIONS,
@@ -155,7 +228,13 @@ ${webhookFlagsHelp()}`,
     const ignored = Object.keys(NO_EFFECT_FLAGS).filter((f) => values[f] !== undefined);
     if (ignored.length > 0) {
       io.err(
-        `irsa webhook: ${ignored.map((f) => `--${f}`).join(", ")}: accepted for compatibility, no effect (logs are JSON on stdout; serving certificates come from --tls-cert/--tls-key)\n`,
+        `irsa webhook: ${ignored.map((f) => `--${f}`).join(", ")}: accepted for compatibility, no effect (logs are JSON on stdout)\n`,
+      );
+    }
+    const unused = ["tls-secret", "service-name"].filter((f) => values[f] !== undefined);
+    if (values["self-signed-tls"] !== true && unused.length > 0) {
+      io.err(
+        `irsa webhook: ${unused.map((f) => `--${f}`).join(", ")}: no effect without --self-signed-tls\n`,
       );
     }
     const config = webhookConfigFromFlags(values, this);
@@ -163,7 +242,7 @@ ${webhookFlagsHelp()}`,
     const metricsPort = portOption(values, "metrics-port", DEFAULTS.metricsPort, this);
     if (values["in-cluster"] === true) {
       throw usageError(
-        "--in-cluster=true (certificates from the CSR API) is not supported: give the serving certificate with --tls-cert and --tls-key (e.g. from cert-manager) and pass --in-cluster=false",
+        "--in-cluster=true (certificates from the CSR API) is not supported: pass --in-cluster=false with --self-signed-tls (its own CA in a Secret), or with --tls-cert and --tls-key (e.g. from cert-manager)",
         this,
       );
     }
@@ -193,6 +272,7 @@ ${webhookFlagsHelp()}`,
       );
     }
     const watchNamespace = str(values, "watch-namespace") || undefined;
+    const selfSignedTls = selfSignedTlsFlags(values, this);
     // Loaded only now: the kube client and the server stack are not needed for --help or usage errors.
     const { runWebhook } = await import("../../webhook/main.js");
     return runWebhook({
@@ -221,6 +301,7 @@ ${webhookFlagsHelp()}`,
             }
           : undefined,
       debuggingHandlers: values["enable-debugging-handlers"] === true,
+      ...(selfSignedTls !== undefined && { selfSignedTls }),
     });
   },
 };

@@ -85,3 +85,9 @@ export function motoServerBin(): string {
 export function awsCliBin(): string {
   return need(join(venv(), "bin/aws"), "the AWS CLI", "setup-python.sh");
 }
+
+/** helm, to render deploy/helm/irsa-anywhere (test/e2e/helm-chart.test.ts). */
+export function helmBin(): string {
+  const dir = cached("helm", () => where("build-helm.sh"));
+  return need(join(dir, "helm"), "helm", "build-helm.sh");
+}
