@@ -24,13 +24,16 @@ const ACCEPT = "application/json, application/jwk-set+json, */*;q=0.1";
  * eksctl and the AWS documentation take it (the last certificate `openssl s_client -showcerts`
  * shows). Node's chain ends at the trust anchor it found, which is that certificate or its issuer.
  */
-export function chainThumbprint(leaf: DetailedPeerCertificate | undefined): string | undefined {
+export function chainThumbprint(leaf: DetailedPeerCertificate): string | undefined {
   // An empty object when the server presented none.
-  if (leaf === undefined || !("raw" in leaf)) return undefined;
+  if (!("raw" in leaf)) return undefined;
   let top = leaf;
   const seen = new Set<DetailedPeerCertificate>([leaf]);
-  while (top.issuerCertificate !== undefined && !seen.has(top.issuerCertificate)) {
-    top = top.issuerCertificate;
+  for (;;) {
+    // Node's types say always set; it is missing when the issuer is unknown, and the root's is itself.
+    const next = top.issuerCertificate as DetailedPeerCertificate | undefined;
+    if (next === undefined || seen.has(next)) break;
+    top = next;
     seen.add(top);
   }
   return createHash("sha1").update(top.raw).digest("hex");
