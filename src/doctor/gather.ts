@@ -257,7 +257,7 @@ export async function gatherFacts(o: DoctorOptions): Promise<DoctorFacts> {
       kubeError = message(e);
     }
   }
-  const noKube = kubeError ?? "no --kubeconfig";
+  const noKube = o.cluster ? (kubeError ?? "no kubeconfig") : "--no-cluster";
   const acct = await account(kc, o);
   let issuer = o.issuer;
   let issuerSource = "--issuer";

@@ -33,8 +33,10 @@ export interface CheckDef {
   readonly id: string;
   readonly group: Group;
   readonly title: string;
-  /** Checks that must not have failed (or been skipped for a failure) for this one to run. */
+  /** Checks that must have run and not failed: their skip is this one's skip, with their reason. */
   readonly needs: readonly string[];
+  /** Checks that must not have failed, but may have been skipped; `*` is every check before. */
+  readonly after?: readonly string[];
   run(f: DoctorFacts, d: Derived): Outcome;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Runs every check in chain order on the facts. A check whose prerequisite failed is skipped and
- * names it, so one broken link is reported once; `needs: ["*"]` waits for every check before it.
+ * names it, so one broken link is reported once; `after: ["*"]` waits for every check before it.
  * Never throws: a check that throws is reported as failed with the error. Pure (async only because
  * the STS checks take their keys through a resolver port).
  */
@@ -129,14 +129,16 @@ async function derive(f: DoctorFacts): Promise<Derived> {
   return { ...base, tokenVerdict: tv, iamVerdict: iv, policyError };
 }
 
-function blockedBy(def: CheckDef, done: readonly Finding[], blocked: ReadonlyMap<string, string>): string[] {
-  const names = def.needs.includes("*") ? done.map((x) => x.id) : def.needs;
+/** The failed checks among `names` (directly, or as the root of their own skip). */
+function failedRoots(
+  names: readonly string[],
+  done: readonly Finding[],
+  blocked: ReadonlyMap<string, string>,
+): string[] {
   const roots = new Set<string>();
   for (const n of names) {
-    const mine = done.find((x) => x.id === n);
-    if (mine?.status === "fail") roots.add(n);
-    const root = blocked.get(n);
-    if (root !== undefined) for (const r of root.split(",")) roots.add(r);
+    if (done.find((x) => x.id === n)?.status === "fail") roots.add(n);
+    for (const r of blocked.get(n)?.split(",") ?? []) if (r !== "") roots.add(r);
   }
   return [...roots];
 }
@@ -147,11 +149,15 @@ export async function diagnose(f: DoctorFacts): Promise<Report> {
   /** Checks skipped because a prerequisite failed, with the failed roots. */
   const blocked = new Map<string, string>();
   for (const def of CHECKS) {
-    const roots = blockedBy(def, findings, blocked);
+    const after = (def.after ?? []).includes("*") ? findings.map((x) => x.id) : (def.after ?? []);
+    const roots = failedRoots([...def.needs, ...after], findings, blocked);
+    const unmet = findings.find((x) => def.needs.includes(x.id) && x.status === "skip");
     let o: Outcome;
     if (roots.length > 0) {
       blocked.set(def.id, roots.join(","));
       o = { status: "skip", detail: `not checked: ${roots.join(", ")} failed` };
+    } else if (unmet !== undefined) {
+      o = { status: "skip", detail: unmet.detail };
     } else {
       try {
         o = def.run(f, d);

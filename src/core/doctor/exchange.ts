@@ -7,7 +7,8 @@ export const EXCHANGE_CHECKS: readonly CheckDef[] = [
     group: "exchange",
     title: "AssumeRoleWithWebIdentity",
     // Every check before it: the exchange is the sum of the links, reported only when none broke.
-    needs: ["*"],
+    needs: [],
+    after: ["*"],
     run(f) {
       const x = f.exchange;
       if (x === undefined) return skip(f.skipped.exchange ?? "no --sts-endpoint and no token");

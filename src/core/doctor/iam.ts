@@ -47,7 +47,8 @@ export const IAM_CHECKS: readonly CheckDef[] = [
     id: "iam-audience",
     group: "iam",
     title: "provider lists the audience",
-    needs: ["iam-provider", "service-account"],
+    needs: ["iam-provider"],
+    after: ["service-account"],
     run(f) {
       const p = f.iam?.provider;
       if (p === undefined || !p.ok || p.value === undefined) return skip("no provider");
@@ -82,7 +83,8 @@ export const IAM_CHECKS: readonly CheckDef[] = [
     id: "iam-role",
     group: "iam",
     title: "the account's role exists",
-    needs: ["service-account"],
+    needs: [],
+    after: ["service-account"],
     run(f) {
       const i = f.iam;
       if (i === undefined) return skip(noIam(f));

@@ -83,7 +83,8 @@ export const WEBHOOK_CHECKS: readonly CheckDef[] = [
     id: "webhook-dry-run",
     group: "webhook",
     title: "a dry-run pod gets credentials",
-    needs: ["webhook-tls", "service-account"],
+    needs: ["webhook-config", "service-account"],
+    after: ["webhook-tls"],
     run(f) {
       const r = f.webhook?.dryRun;
       if (r === undefined)
