@@ -41,6 +41,8 @@ export interface DoctorOptions {
   readonly webhookConfiguration: string;
   /** IAM at another endpoint (moto); without it, AWS with the SDK's default credentials. */
   readonly endpointUrl: string | undefined;
+  /** IAM's provider and role from the local STS's config file instead of AWS. */
+  readonly stsConfig: string | undefined;
   readonly region: string;
   /** Where to exchange the token; without it, AWS STS when IAM is AWS itself. */
   readonly stsEndpoint: string | undefined;
@@ -221,6 +223,51 @@ async function iamFacts(o: DoctorOptions, issuer: string, roleArn: string): Prom
   };
 }
 
+/** The provider and role as the local STS has them: its config is its IAM. */
+async function iamFromStsConfig(file: string, issuer: string, roleArn: string): Promise<IamFacts> {
+  const { loadStsConfig } = await import("../adapters/sts/config.js");
+  const source = `the STS config ${file}`;
+  const role = parseRoleArn(roleArn);
+  const hostPath = issuer.startsWith("https://") ? issuer.slice("https://".length) : issuer;
+  const arn = providerArn(role?.partition ?? "aws", role?.account ?? "", hostPath);
+  let config;
+  try {
+    config = (await loadStsConfig(file)).config;
+  } catch (e) {
+    return {
+      source,
+      providerArn: arn,
+      provider: failed(message(e)),
+      nearProviderArn: undefined,
+      role: failed(message(e)),
+    };
+  }
+  const p = config.providers.find((x) => x.issuer === issuer);
+  const near = config.providers.find(
+    (x) => x.issuer !== issuer && x.issuer.replace(/\/+$/, "") === issuer.replace(/\/+$/, ""),
+  );
+  const r = config.roles.find((x) => x.arn.text === roleArn);
+  return {
+    source,
+    providerArn: arn,
+    provider: gathered(p === undefined ? undefined : { clientIds: p.clientIds, thumbprints: undefined }),
+    nearProviderArn:
+      near === undefined
+        ? undefined
+        : providerArn(role?.partition ?? "aws", role?.account ?? "", near.hostPath),
+    role: gathered(
+      r?.trustPolicy === undefined
+        ? undefined
+        : {
+            arn: r.arn.text,
+            trustPolicy: undefined,
+            parsedTrustPolicy: r.trustPolicy,
+            maxSessionDuration: r.maxSessionDuration,
+          },
+    ),
+  };
+}
+
 async function exchangeFacts(o: DoctorOptions, token: string, roleArn: string): Promise<ExchangeFacts> {
   const { exchangeWebIdentity, callerIdentity } = await import("../adapters/aws/web-identity.js");
   const endpoint = o.stsEndpoint;
@@ -282,13 +329,19 @@ export async function gatherFacts(o: DoctorOptions): Promise<DoctorFacts> {
     skipped.iam =
       acct.roleArn === undefined ? "no role: give --service-account (annotated) or --role-arn" : "no issuer";
   } else {
-    const r = await iamFacts(o, issuer, acct.roleArn);
+    const r =
+      o.stsConfig !== undefined
+        ? await iamFromStsConfig(o.stsConfig, issuer, acct.roleArn)
+        : await iamFacts(o, issuer, acct.roleArn);
     if (typeof r === "string") skipped.iam = r;
     else iam = r;
   }
   let exchange: ExchangeFacts | undefined;
   const token = cluster?.token;
-  if (o.stsEndpoint === undefined && (iam === undefined || o.endpointUrl !== undefined)) {
+  if (
+    o.stsEndpoint === undefined &&
+    (iam === undefined || o.endpointUrl !== undefined || o.stsConfig !== undefined)
+  ) {
     skipped.exchange = "no --sts-endpoint (an emulator's IAM endpoint is no STS that checks tokens)";
   } else if (token?.ok !== true || acct.roleArn === undefined) {
     skipped.exchange = "no token and role to exchange: give --kubeconfig and --service-account";

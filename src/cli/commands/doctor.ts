@@ -36,6 +36,8 @@ Options:
   --webhook-configuration NAME   the MutatingWebhookConfiguration    default pod-identity-webhook
   --endpoint-url U               IAM at another endpoint (an emulator such as moto); else AWS with
                                  the SDK's default credentials (group 4 skipped when there are none)
+  --sts-config F                 the local STS's config (irsa sts serve --config) as IAM: its
+                                 provider and role instead of AWS's
   --sts-endpoint U               exchange the token there (the local STS, MinIO); else AWS STS when
                                  IAM is AWS itself
   --region R                     default $AWS_REGION, else us-east-1
@@ -53,6 +55,7 @@ Options:
     "webhook-configuration": { type: "string" },
     "endpoint-url": { type: "string" },
     "sts-endpoint": { type: "string" },
+    "sts-config": { type: "string" },
     region: { type: "string" },
     ...OUTPUT_OPTION,
   },
@@ -74,6 +77,7 @@ Options:
         str(values, "webhook-configuration") ?? DEFAULT_DOCTOR_OPTIONS.webhookConfiguration,
       endpointUrl: str(values, "endpoint-url"),
       stsEndpoint: str(values, "sts-endpoint"),
+      stsConfig: str(values, "sts-config"),
       region: str(values, "region") ?? (process.env.AWS_REGION || DEFAULT_DOCTOR_OPTIONS.region),
       now: Math.floor(Date.now() / 1000),
     });

@@ -76,7 +76,7 @@ async function iamVerdict(
     return undefined;
   if (f.cluster?.token?.ok !== true || !i.provider.ok || i.provider.value === undefined) return undefined;
   if (!i.role.ok || i.role.value === undefined) return undefined;
-  const trustPolicy = parseTrustPolicy(i.role.value.trustPolicy);
+  const trustPolicy = i.role.value.parsedTrustPolicy ?? parseTrustPolicy(i.role.value.trustPolicy);
   const config: StsConfig = {
     providers: [provider(f.issuer, i.provider.value.clientIds)],
     roles: [

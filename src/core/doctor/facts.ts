@@ -3,6 +3,7 @@
  * plain values. A fact that could not be gathered carries the error; a part that was not asked for
  * (no --kubeconfig, no AWS credentials) is undefined, with the reason in `skipped`. Pure types.
  */
+import type { TrustPolicy } from "../trust-policy/policy.js";
 import type { Group } from "./report.js";
 
 export type Gathered<T> =
@@ -103,17 +104,20 @@ export interface WebhookFacts {
 
 export interface ProviderFacts {
   readonly clientIds: readonly string[];
-  readonly thumbprints: readonly string[];
+  /** undefined: this IAM does not use thumbprints (the local STS trusts its caFile). */
+  readonly thumbprints: readonly string[] | undefined;
 }
 
 export interface RoleFacts {
   readonly arn: string;
+  /** The document as IAM returns it, or already parsed (the local STS's config). */
   readonly trustPolicy: unknown;
+  readonly parsedTrustPolicy?: TrustPolicy;
   readonly maxSessionDuration: number | undefined;
 }
 
 export interface IamFacts {
-  /** Where IAM was asked: "AWS" or the --endpoint-url. */
+  /** Where IAM was asked: "AWS", the --endpoint-url, or "the STS config FILE". */
   readonly source: string;
   readonly providerArn: string;
   /** undefined value: no such provider. */

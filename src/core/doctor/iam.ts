@@ -38,9 +38,8 @@ export const IAM_CHECKS: readonly CheckDef[] = [
         );
       }
       const p = i.provider.value;
-      return pass(
-        `${i.providerArn}: client IDs ${JSON.stringify(p.clientIds)}, ${p.thumbprints.length} thumbprint(s)`,
-      );
+      const tps = p.thumbprints === undefined ? "" : `, ${p.thumbprints.length} thumbprint(s)`;
+      return pass(`${i.providerArn} (${i.source}): client IDs ${JSON.stringify(p.clientIds)}${tps}`);
     },
   },
   {
@@ -71,6 +70,8 @@ export const IAM_CHECKS: readonly CheckDef[] = [
       if (j?.thumbprint === undefined) return skip("no thumbprint of the JWKS host");
       if (j.trust === "public")
         return pass("the JWKS host's certificate chains to a public CA: AWS does not use thumbprints");
+      if (p.value.thumbprints === undefined)
+        return skip(`${f.iam?.source ?? ""} trusts the provider's caFile, not thumbprints`);
       const have = p.value.thumbprints.map((t) => t.toLowerCase());
       if (have.includes(j.thumbprint)) return pass(`${j.thumbprint} is among the provider's thumbprints`);
       return fail(
