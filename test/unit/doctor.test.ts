@@ -567,3 +567,14 @@ describe("irsa doctor (CLI)", () => {
     assert.match(r.stderr, /not NAMESPACE\/NAME/);
   });
 });
+
+describe("doctor: the README", () => {
+  it("documents the JSON schema the reports follow, word for word", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { REPO_ROOT } = await import("../support/paths.js");
+    const readme = await readFile(`${REPO_ROOT}README.md`, "utf8");
+    const section = readme.slice(readme.indexOf("### `--output json`"));
+    const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1] ?? "";
+    assert.deepEqual(JSON.parse(block), JSON.parse(JSON.stringify(REPORT_SCHEMA)));
+  });
+});
