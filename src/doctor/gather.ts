@@ -25,6 +25,7 @@ import { dryRunPod, readMutatingWebhooks, reviewToken } from "../adapters/kubern
 import { readServiceAccount, requestToken } from "../adapters/kubernetes/objects.js";
 import { kubeGet } from "../adapters/kubernetes/oidc.js";
 import { probeHttps } from "../adapters/oidc/probe.js";
+import { sentChain } from "../adapters/oidc/thumbprint.js";
 import { probeServing } from "../adapters/tls-probe.js";
 
 export interface DoctorOptions {
@@ -81,11 +82,30 @@ function issuerOf(text: string): string | undefined {
   }
 }
 
+/** IAM's thumbprint of the host that served `f` (the last certificate it sends), when it can be had. */
+async function withThumbprint(f: Fetch, caFile: string | undefined): Promise<Fetch> {
+  if (!f.ok) return f;
+  const u = new URL(f.value.url);
+  try {
+    const chain = await sentChain(
+      u.hostname.replace(/^\[|\]$/g, ""),
+      u.port === "" ? 443 : Number(u.port),
+      caFile,
+    );
+    return { ok: true, value: { ...f.value, thumbprint: chain[chain.length - 1]?.sha1 } };
+  } catch {
+    return f;
+  }
+}
+
 async function documents(
   issuer: string,
   caFile: string | undefined,
 ): Promise<{ discovery: Fetch; jwks: Fetch | undefined }> {
-  const discovery = await probeHttps(`${issuer.replace(/\/$/, "")}${DISCOVERY_PATH}`, { caFile });
+  const discovery = await withThumbprint(
+    await probeHttps(`${issuer.replace(/\/$/, "")}${DISCOVERY_PATH}`, { caFile }),
+    caFile,
+  );
   if (!discovery.ok) return { discovery, jwks: undefined };
   let uri: unknown;
   try {
@@ -94,7 +114,7 @@ async function documents(
     return { discovery, jwks: undefined };
   }
   if (typeof uri !== "string" || !uri.startsWith("https://")) return { discovery, jwks: undefined };
-  return { discovery, jwks: await probeHttps(uri, { caFile }) };
+  return { discovery, jwks: await withThumbprint(await probeHttps(uri, { caFile }), caFile) };
 }
 
 interface Account {

@@ -1,13 +1,12 @@
 /**
  * An issuer document fetched the way AWS STS fetches it (HTTPS, no credentials, no redirects), with
  * what doctor needs to know besides the body: whether the public CAs trust the certificate or only
- * the CA of a --ca-file, the time taken, and the thumbprint of the chain's top certificate. Never
+ * the CA of a --ca-file, and the time taken. Never
  * throws: failures come back as values.
  */
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { get } from "node:https";
-import { getCACertificates, TLSSocket, type DetailedPeerCertificate } from "node:tls";
+import { getCACertificates } from "node:tls";
 import type { Fetch, FetchFailure } from "../../core/doctor/facts.js";
 
 export interface ProbeOptions {
@@ -18,26 +17,6 @@ export interface ProbeOptions {
 }
 
 const ACCEPT = "application/json, application/jwk-set+json, */*;q=0.1";
-
-/**
- * IAM's thumbprint: the hex SHA-1 of the top certificate of the chain the server presents, as
- * eksctl and the AWS documentation take it (the last certificate `openssl s_client -showcerts`
- * shows). Node's chain ends at the trust anchor it found, which is that certificate or its issuer.
- */
-export function chainThumbprint(leaf: DetailedPeerCertificate): string | undefined {
-  // An empty object when the server presented none.
-  if (!("raw" in leaf)) return undefined;
-  let top = leaf;
-  const seen = new Set<DetailedPeerCertificate>([leaf]);
-  for (;;) {
-    // Node's types say always set; it is missing when the issuer is unknown, and the root's is itself.
-    const next = top.issuerCertificate as DetailedPeerCertificate | undefined;
-    if (next === undefined || seen.has(next)) break;
-    top = next;
-    seen.add(top);
-  }
-  return createHash("sha1").update(top.raw).digest("hex");
-}
 
 function once(url: string, ca: string[] | undefined, o: ProbeOptions): Promise<Fetch> {
   const timeoutMs = o.timeoutMs ?? 5000;
@@ -52,9 +31,6 @@ function once(url: string, ca: string[] | undefined, o: ProbeOptions): Promise<F
       { ...(ca ? { ca } : {}), timeout: timeoutMs, headers: { accept: ACCEPT }, agent: false },
       (res) => {
         const status = res.statusCode ?? 0;
-        const socket = res.socket;
-        const thumbprint =
-          socket instanceof TLSSocket ? chainThumbprint(socket.getPeerCertificate(true)) : undefined;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on("data", (c: Buffer) => {
@@ -85,7 +61,8 @@ function once(url: string, ca: string[] | undefined, o: ProbeOptions): Promise<F
               body,
               elapsedMs: performance.now() - started,
               trust: ca === undefined ? "public" : "ca-file",
-              thumbprint,
+              // Taken on a connection of its own (thumbprint.ts): Node's chain here is extended from the store.
+              thumbprint: undefined,
             },
           });
         });

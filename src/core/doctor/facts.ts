@@ -26,7 +26,7 @@ export interface HttpDocument {
   readonly elapsedMs: number;
   /** Who vouched for the certificate: the public CAs, or only the CA of --ca-file. */
   readonly trust: "public" | "ca-file";
-  /** SHA-1 (hex) of the top certificate of the chain the server presented: IAM's thumbprint. */
+  /** IAM's thumbprint: SHA-1 (hex) of the last certificate the server sends. */
   readonly thumbprint: string | undefined;
 }
 
