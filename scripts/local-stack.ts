@@ -7,7 +7,8 @@
  *   4. a token for that pod's projected volume (audience, lifetime) from kube-apiserver;
  *   5. `irsa sts serve`, trusting kube-apiserver as its OpenID issuer with a role whose trust policy
  *      admits exactly that ServiceAccount, stands in for AWS STS; an "app" process with only the
- *      pod's env vars gets credentials through the AWS SDK's default chain, then GetCallerIdentity.
+ *      pod's env vars gets credentials through the AWS SDK's default chain, then GetCallerIdentity;
+ *   6. `irsa doctor` checks the whole chain on the stack itself and prints every check.
  *
  * Run: bash scripts/local-stack.sh [--keep]   (--keep: leave it running until Ctrl-C); it builds,
  * then sets the peers' paths (IRSA_KUBE_APISERVER, IRSA_ETCD, IRSA_MINIO) for this script. MinIO
@@ -30,6 +31,7 @@ import {
   waitForWebhook,
 } from "../src/adapters/kubernetes/objects.js";
 import { isIrsaError } from "../src/core/errors.js";
+import { checkStack } from "../src/doctor/main.js";
 import {
   irsaOk,
   locatePeers,
@@ -194,6 +196,19 @@ async function main(): Promise<void> {
   const creds = JSON.parse(out) as { accessKeyId: string; expiration: string; arn: string };
   console.log(`  credentials: AccessKeyId ${creds.accessKeyId}, expire ${creds.expiration}`);
   console.log(`  GetCallerIdentity: ${creds.arn}`);
+
+  step("`irsa doctor` on the stack itself (the STS config stands in for IAM)");
+  const doctor = await checkStack({
+    issuer: kube.issuer,
+    caFile: kube.ca.certFile,
+    kubeconfig: kube.kubeconfigFile,
+    serviceAccount: { namespace: ns, name: "app" },
+    webhookConfiguration: "irsa-anywhere",
+    stsConfig: join(stsDir, "sts.json"),
+    stsEndpoint: sts.endpoint,
+  });
+  console.log(doctor.text.replace(/^/gm, "  ").trimEnd());
+  if (!doctor.report.ok) throw new Error("irsa doctor found a broken link (above)");
 
   step(`done: the chain works end to end (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   if (keep) {

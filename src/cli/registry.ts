@@ -86,4 +86,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "create or update an IRSA role with the least-privilege trust policy and its policies",
     load: async () => (await import("./commands/iam-apply.js")).iamRoleApply,
   },
+  {
+    path: ["doctor"],
+    summary: "check the whole IRSA chain the way AWS STS will, and say how to fix each broken link",
+    load: async () => (await import("./commands/doctor.js")).doctor,
+  },
 ];

@@ -11,6 +11,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** Usage errors exit 2; everything else, a failed doctor check (CHECKS_FAILED) too, exits 1. */
 export function exitCodeFor(code: ErrorCode): number {
   return code === "USAGE" ? EXIT_USAGE : EXIT_FAILURE;
 }

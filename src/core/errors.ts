@@ -53,7 +53,9 @@ export type ErrorCode =
   // IAM: ARNs we are given, and what IAM answers
   | "ARN_INVALID"
   | "IAM_ACCESS_DENIED"
-  | "IAM_FAILED";
+  | "IAM_FAILED"
+  // irsa doctor: a check failed (the report says which and how to fix it)
+  | "CHECKS_FAILED";
 
 export class IrsaError extends Error {
   readonly code: ErrorCode;

@@ -1,5 +1,5 @@
 /** `irsa webhook` (the built CLI) as a child process serving a certificate from the stack's CA. */
-import { issueServingCert } from "../adapters/pki/index.js";
+import { issueServingCert, type Cert } from "../adapters/pki/index.js";
 import { httpCall } from "./http.js";
 import type { Kube } from "./kube.js";
 import { irsaCliPath } from "./peers.js";
@@ -10,6 +10,8 @@ export interface IrsaWebhookOptions {
   readonly name: string;
   /** The kubeconfig the webhook watches ServiceAccounts through; default the admin one (kube.kubeconfigFile). */
   readonly kubeconfigFile?: string;
+  /** The serving certificate; default a new one from `kube.ca` for 127.0.0.1. */
+  readonly cert?: Cert;
   /** Further `irsa webhook` flags, e.g. "--log-level=debug". */
   readonly extraArgs?: readonly string[];
 }
@@ -27,7 +29,7 @@ export interface IrsaWebhook {
  * resolves once /readyz answers 200 (its ServiceAccount cache has synced). Stopped by stopAll().
  */
 export async function startIrsaWebhook(kube: Kube, opts: IrsaWebhookOptions): Promise<IrsaWebhook> {
-  const cert = await issueServingCert(kube.ca, opts.name);
+  const cert = opts.cert ?? (await issueServingCert(kube.ca, opts.name));
   const port = await freePort();
   const metricsPort = await freePort();
   const proc = startProcess({

@@ -6,7 +6,7 @@ import { checkWebIdentity, type Verdict } from "../core/sts/check.js";
 import { readTextFile } from "../adapters/files.js";
 import { IssuerKeyResolver } from "../adapters/oidc/keys.js";
 import { silentLog } from "../runtime/log.js";
-import { loadStsConfig } from "./config.js";
+import { loadStsConfig } from "../adapters/sts/config.js";
 
 export interface CheckCommandOptions {
   readonly configFile: string;

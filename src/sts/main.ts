@@ -13,7 +13,7 @@ import { createLogger } from "../runtime/logger.js";
 import { waitForSignal } from "../runtime/signals.js";
 import { ReloadingTls } from "../runtime/tls.js";
 import { watchFiles } from "../runtime/watch.js";
-import { loadStsConfig, type LoadedStsConfig } from "./config.js";
+import { loadStsConfig, type LoadedStsConfig } from "../adapters/sts/config.js";
 import { stsHandler } from "./server.js";
 
 export interface StsOptions {

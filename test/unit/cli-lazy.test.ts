@@ -33,6 +33,7 @@ describe("irsa loads only what a command needs", () => {
     ["irsa issuer sync --help", ["issuer", "sync", "--help"]],
     ["irsa issuer print-bucket-policy", ["issuer", "print-bucket-policy", "--bucket", "oidc-bucket"]],
     ["irsa webhook with a usage error", ["webhook", "--port", "x"]],
+    ["irsa doctor --help", ["doctor", "--help"]],
   ];
   for (const [name, argv] of cases) {
     it(`${name} loads none of ${HEAVY.join(", ")}`, () => {

@@ -1,5 +1,5 @@
 /** AssumeRoleWithWebIdentity through the AWS SDK v3 STS client (unsigned, as every SDK sends it). */
-import { AssumeRoleWithWebIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { IrsaError } from "../../core/errors.js";
 
 export interface WebIdentityExchange {
@@ -61,6 +61,30 @@ export async function exchangeWebIdentity(x: WebIdentityExchange): Promise<Excha
         : "check the token (irsa sts check) and the STS endpoint",
       { cause: e },
     );
+  } finally {
+    client.destroy();
+  }
+}
+
+/** GetCallerIdentity at `endpoint` with credentials from an exchange: who STS says they are. */
+export async function callerIdentity(
+  creds: ExchangedCredentials,
+  endpoint: string | undefined,
+  region: string,
+): Promise<{ arn: string; account: string }> {
+  const client = new STSClient({
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    credentials: {
+      accessKeyId: creds.accessKeyId,
+      secretAccessKey: creds.secretAccessKey,
+      sessionToken: creds.sessionToken,
+    },
+    maxAttempts: 2,
+  });
+  try {
+    const r = await client.send(new GetCallerIdentityCommand({}));
+    return { arn: r.Arn ?? "", account: r.Account ?? "" };
   } finally {
     client.destroy();
   }

@@ -6,6 +6,7 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { connect, getCACertificates, type DetailedPeerCertificate } from "node:tls";
 import { IrsaError } from "../../core/errors.js";
 import { checkJwksUri } from "../../core/oidc/url.js";
@@ -46,7 +47,8 @@ function handshake(
     const socket = connect({
       host,
       port,
-      servername: host,
+      // SNI carries host names only (RFC 6066); Node warns on an IP address.
+      ...(isIP(host) === 0 ? { servername: host } : {}),
       rejectUnauthorized: verify,
       ...(ca ? { ca } : {}),
     });

@@ -1,13 +1,13 @@
 /**
- * Loading the STS config file: YAML or JSON, relative paths taken from the file's directory,
- * trustPolicyFile and jwksFile read. Every problem is an IrsaError naming the field.
+ * Loading the STS config file (irsa sts serve, irsa sts check, irsa doctor --sts-config): YAML or
+ * JSON, relative paths taken from the file's directory, trustPolicyFile and jwksFile read. Every problem is an IrsaError naming the field.
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { IrsaError } from "../core/errors.js";
-import { parseStsConfig, withTrustPolicyText, type StsConfig } from "../core/sts/config.js";
-import { parseJwks, type KeySet } from "../core/sts/keys.js";
-import { readTextFile } from "../adapters/files.js";
+import { IrsaError } from "../../core/errors.js";
+import { parseStsConfig, withTrustPolicyText, type StsConfig } from "../../core/sts/config.js";
+import { parseJwks, type KeySet } from "../../core/sts/keys.js";
+import { readTextFile } from "../files.js";
 
 export interface LoadedStsConfig {
   readonly config: StsConfig;

@@ -1,0 +1,142 @@
+/**
+ * Group 4, IAM as STS reads it: the OIDC provider for the issuer and its audiences and
+ * thumbprints, the account's role, and its trust policy evaluated with the STS's own checks on
+ * the cluster's token, naming the statement that decides. Pure.
+ */
+import { parseRoleArn } from "../sts/arn.js";
+import { fail, onlySlashDiffers, pass, skip, type CheckDef } from "./check.js";
+import type { DoctorFacts } from "./facts.js";
+
+const noIam = (f: DoctorFacts): string => f.skipped.iam ?? "no AWS credentials and no --endpoint-url";
+
+function awsCli(f: DoctorFacts): string {
+  return f.iam?.source.startsWith("http") === true ? ` --endpoint-url ${f.iam.source}` : "";
+}
+
+export const IAM_CHECKS: readonly CheckDef[] = [
+  {
+    id: "iam-provider",
+    group: "iam",
+    title: "OIDC provider for the issuer",
+    needs: ["issuer-url"],
+    run(f) {
+      const i = f.iam;
+      if (i === undefined) return skip(noIam(f));
+      if (!i.provider.ok)
+        return fail(
+          `cannot read ${i.providerArn}: ${i.provider.error}`,
+          "give the caller iam:GetOpenIDConnectProvider",
+        );
+      if (i.provider.value === undefined) {
+        const near =
+          i.nearProviderArn !== undefined && onlySlashDiffers(i.nearProviderArn, i.providerArn)
+            ? `; ${i.nearProviderArn} exists, but differs only in a trailing slash, and STS compares the token's iss with the provider URL as a string`
+            : "";
+        return fail(
+          `no IAM OIDC provider ${i.providerArn}${near}`,
+          `aws iam create-open-id-connect-provider --url ${f.issuer ?? ""} --client-id-list ${f.audience}${awsCli(f)}${near === "" ? "" : " (and delete the other one)"}`,
+        );
+      }
+      const p = i.provider.value;
+      const tps = p.thumbprints === undefined ? "" : `, ${p.thumbprints.length} thumbprint(s)`;
+      return pass(`${i.providerArn} (${i.source}): client IDs ${JSON.stringify(p.clientIds)}${tps}`);
+    },
+  },
+  {
+    id: "iam-audience",
+    group: "iam",
+    title: "provider lists the audience",
+    needs: ["iam-provider"],
+    after: ["service-account"],
+    run(f) {
+      const p = f.iam?.provider;
+      if (p === undefined || !p.ok || p.value === undefined) return skip("no provider");
+      if (p.value.clientIds.includes(f.audience)) return pass(`${f.audience} is a client ID of the provider`);
+      return fail(
+        `the provider's client IDs ${JSON.stringify(p.value.clientIds)} lack ${f.audience}, the audience the webhook injects: STS answers "Incorrect token audience"`,
+        `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${f.iam?.providerArn ?? ""} --client-id ${f.audience}${awsCli(f)}`,
+      );
+    },
+  },
+  {
+    id: "iam-thumbprint",
+    group: "iam",
+    title: "provider thumbprint",
+    needs: ["iam-provider", "issuer-thumbprint"],
+    run(f) {
+      const p = f.iam?.provider;
+      if (p === undefined || !p.ok || p.value === undefined) return skip("no provider");
+      const j = f.jwks?.ok === true ? f.jwks.value : undefined;
+      if (j?.thumbprint === undefined) return skip("no thumbprint of the JWKS host");
+      if (j.trust === "public")
+        return pass("the JWKS host's certificate chains to a public CA: AWS does not use thumbprints");
+      if (p.value.thumbprints === undefined)
+        return skip(`${f.iam?.source ?? ""} trusts the provider's caFile, not thumbprints`);
+      const have = p.value.thumbprints.map((t) => t.toLowerCase());
+      if (have.includes(j.thumbprint)) return pass(`${j.thumbprint} is among the provider's thumbprints`);
+      return fail(
+        `the JWKS host's certificate chains to a private CA, and its thumbprint ${j.thumbprint} is not among the provider's ${JSON.stringify(have)}: STS cannot fetch the keys`,
+        `aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn ${f.iam?.providerArn ?? ""} --thumbprint-list ${[...have, j.thumbprint].slice(-5).join(" ")}${awsCli(f)}`,
+      );
+    },
+  },
+  {
+    id: "iam-role",
+    group: "iam",
+    title: "the account's role exists",
+    needs: [],
+    after: ["service-account"],
+    run(f) {
+      const i = f.iam;
+      if (i === undefined) return skip(noIam(f));
+      if (f.roleArn === undefined) return skip("no role: no --role-arn and no annotation");
+      if (!i.role.ok) return fail(`cannot read ${f.roleArn}: ${i.role.error}`, "give the caller iam:GetRole");
+      if (i.role.value === undefined) {
+        const name = parseRoleArn(f.roleArn)?.name ?? "NAME";
+        return fail(
+          `no role ${f.roleArn}`,
+          `irsa iam trust-policy --issuer ${f.issuer ?? "URL"} --service-account ${f.serviceAccount?.namespace ?? "NS"}/${f.serviceAccount?.name ?? "NAME"} > trust.json && aws iam create-role --role-name ${name} --assume-role-policy-document file://trust.json${awsCli(f)}`,
+        );
+      }
+      return pass(`${i.role.value.arn}, sessions up to ${i.role.value.maxSessionDuration ?? 3600} s`);
+    },
+  },
+  {
+    id: "iam-trust-policy",
+    group: "iam",
+    title: "trust policy admits the account",
+    needs: ["iam-role", "iam-audience", "cluster-issuer", "cluster-token"],
+    run(f, d) {
+      if (d.policyError !== undefined)
+        return fail(
+          `the role's trust policy is not one STS can evaluate: ${d.policyError}`,
+          "fix the trust policy document (irsa iam trust-policy prints a least-privilege one)",
+        );
+      const v = d.iamVerdict;
+      if (v === undefined) return skip(f.iam === undefined ? noIam(f) : "no token or no role to evaluate");
+      const statements = (v.decision?.statements ?? []).map(
+        (s) => `${s.name} (${s.effect}): ${s.applies ? "applies" : "does not apply"}: ${s.reason}`,
+      );
+      const name = parseRoleArn(f.roleArn ?? "")?.name ?? "NAME";
+      const account = parseRoleArn(f.roleArn ?? "")?.account ?? "ACCOUNT";
+      const fix = `irsa iam trust-policy --issuer ${f.issuer ?? ""} --service-account ${f.serviceAccount?.namespace ?? ""}/${f.serviceAccount?.name ?? ""} --audience ${f.audience} --account-id ${account} > trust.json && aws iam update-assume-role-policy --role-name ${name} --policy-document file://trust.json${awsCli(f)}`;
+      if (v.ok)
+        return pass(
+          `STS would allow ${d.token?.claims?.sub ?? "the token"}: ${v.decision?.reason ?? ""}`,
+          statements,
+        );
+      const c = v.failed;
+      if (c?.name === "trust-policy")
+        return fail(
+          `STS would deny ${d.token?.claims?.sub ?? "the token"} (AccessDenied): ${c.reason}`,
+          fix,
+          statements,
+        );
+      return fail(
+        `STS's ${c?.name ?? "?"} check refuses the token: ${c?.reason ?? ""} (${c?.error?.code ?? ""})`,
+        fix,
+        statements,
+      );
+    },
+  },
+];
