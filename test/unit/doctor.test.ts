@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { diagnose } from "../../src/core/doctor/diagnose.js";
 import { gathered, failed, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
 import { formatJson, formatText, REPORT_SCHEMA, type Report } from "../../src/core/doctor/report.js";
+import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
 import { irsa } from "../support/cli.js";
 import { validate } from "../support/json-schema.js";
 import {
@@ -107,6 +108,7 @@ function healthy(): DoctorFacts {
     },
     iam: {
       source: "AWS",
+      stsConfigFile: undefined,
       providerArn: PROVIDER_ARN,
       provider: gathered({ clientIds: [AUD], thumbprints: [] }),
       nearProviderArn: undefined,
@@ -412,6 +414,138 @@ describe("doctor: one broken link is one failure, with its fix", () => {
       (get(r, "iam-trust-policy")?.notes ?? []).join("\n"),
       /Statement\[0\] \(Sid "AllowApp"\) \(Allow\): does not apply/,
     );
+  });
+});
+
+const STS_FILE = "/etc/irsa/sts.yaml";
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+/** IAM as the local STS's config has it (--sts-config): the same provider and role, no thumbprints. */
+const fromStsConfig: Edit = (f) =>
+  iam(f, {
+    source: `the STS config ${STS_FILE}`,
+    stsConfigFile: STS_FILE,
+    provider: gathered({ clientIds: [AUD], thumbprints: undefined }),
+    role: gathered({
+      arn: ROLE_ARN,
+      trustPolicy: undefined,
+      parsedTrustPolicy: parseTrustPolicy(TRUST_POLICY),
+      maxSessionDuration: 3600,
+    }),
+  });
+const otherNamespace = parseTrustPolicy(policyFor("system:serviceaccount:team-b:app"));
+const POLICY_COMMAND = esc(
+  `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333`,
+);
+
+// [what is off, the facts (on either source), the check that fails, its fix from AWS, from the STS config]
+const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
+  [
+    "a provider that cannot be read",
+    (f) => iam(f, { provider: failed("AccessDenied") }),
+    "iam-provider",
+    /^give the caller iam:GetOpenIDConnectProvider$/,
+    new RegExp(`^make the STS config ${esc(STS_FILE)} load: fix what the error names$`),
+  ],
+  [
+    "a provider with a trailing slash",
+    (f) => iam(f, { provider: gathered(undefined), nearProviderArn: `${PROVIDER_ARN}/` }),
+    "iam-provider",
+    new RegExp(
+      `^aws iam create-open-id-connect-provider --url ${esc(ISSUER)} --client-id-list ${AUD} \\(and delete the other one\\)$`,
+    ),
+    new RegExp(
+      `^add the provider ${esc(`{"url": "${ISSUER}", "clientIds": ["${AUD}"]}`)} to the providers of the STS config ${esc(STS_FILE)} \\(and remove the other one\\); irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "an audience missing on the provider",
+    (f) => iam(f, { provider: gathered({ clientIds: ["other"], thumbprints: undefined }) }),
+    "iam-audience",
+    new RegExp(
+      `^aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${esc(PROVIDER_ARN)} --client-id ${AUD}$`,
+    ),
+    new RegExp(
+      `^add "${AUD}" to the clientIds of the provider ${esc(ISSUER)} in the STS config ${esc(STS_FILE)}; irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "a role that cannot be read",
+    (f) => iam(f, { role: failed("AccessDenied") }),
+    "iam-role",
+    /^give the caller iam:GetRole$/,
+    new RegExp(`^make the STS config ${esc(STS_FILE)} load: fix what the error names$`),
+  ],
+  [
+    "a missing role",
+    (f) => iam(f, { role: gathered(undefined) }),
+    "iam-role",
+    new RegExp(
+      `^${POLICY_COMMAND} > trust\\.json && aws iam create-role --role-name app --assume-role-policy-document file://trust\\.json$`,
+    ),
+    new RegExp(
+      `^${POLICY_COMMAND} > trust\\.json, then add the role ${esc(`{"arn": "${ROLE_ARN}", "trustPolicyFile": "trust.json"}`)} to the roles of the STS config ${esc(STS_FILE)} \\(a relative trustPolicyFile is read from the config's directory\\); irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "a trust policy for another namespace",
+    (f) =>
+      iam(f, {
+        role: gathered({
+          arn: ROLE_ARN,
+          trustPolicy: undefined,
+          parsedTrustPolicy: otherNamespace,
+          maxSessionDuration: 3600,
+        }),
+      }),
+    "iam-trust-policy",
+    new RegExp(
+      `^${POLICY_COMMAND} > trust\\.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust\\.json$`,
+    ),
+    new RegExp(
+      `^${POLICY_COMMAND}, and put what it prints as the trustPolicy of the role ${esc(ROLE_ARN)} in the STS config ${esc(STS_FILE)}; irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "a trust policy for another namespace, in its own file",
+    (f) =>
+      iam(f, {
+        role: gathered({
+          arn: ROLE_ARN,
+          trustPolicy: undefined,
+          parsedTrustPolicy: otherNamespace,
+          trustPolicyFile: "/etc/irsa/app-trust.json",
+          maxSessionDuration: 3600,
+        }),
+      }),
+    "iam-trust-policy",
+    /aws iam update-assume-role-policy --role-name app /,
+    new RegExp(
+      `^${POLICY_COMMAND} > /etc/irsa/app-trust\\.json \\(the trustPolicyFile of the role ${esc(ROLE_ARN)} in the STS config ${esc(STS_FILE)}\\); irsa sts serve reloads it$`,
+    ),
+  ],
+];
+
+describe("doctor: IAM's fixes say where IAM's facts came from", () => {
+  const sources: [string, Edit, (row: (typeof IAM_FIXES)[number]) => RegExp][] = [
+    ["AWS", (f) => f, (row) => row[3]],
+    ["the STS config", fromStsConfig, (row) => row[4]],
+  ];
+  for (const row of IAM_FIXES) {
+    for (const [source, from, expected] of sources) {
+      it(`${row[0]}, from ${source}`, async () => {
+        const r = await diagnose(row[1](from(healthy())));
+        assert.deepEqual(fails(r), [row[2]], JSON.stringify(r.findings.filter((x) => x.status !== "pass")));
+        const fix = get(r, row[2])?.fix ?? "";
+        assert.match(fix, expected(row));
+        if (from === fromStsConfig) assert.doesNotMatch(fix, /\baws /);
+      });
+    }
+  }
+
+  it("passes the healthy chain from the STS config", async () => {
+    const r = await diagnose(fromStsConfig(healthy()));
+    assert.deepEqual(fails(r), []);
+    assert.equal(get(r, "iam-trust-policy")?.status, "pass");
   });
 });
 
