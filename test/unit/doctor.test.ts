@@ -11,6 +11,7 @@ import { formatJson, formatText, REPORT_SCHEMA, type Report } from "../../src/co
 import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
 import { irsa } from "../support/cli.js";
 import { validate } from "../support/json-schema.js";
+import { literal } from "../support/regexp.js";
 import {
   AUD,
   ISSUER,
@@ -157,8 +158,20 @@ const signed = async (k: SigningKey, claims: Record<string, unknown>) => signTok
 const expiredToken = await signed(key, { exp: NOW - 3600, iat: NOW - 7200, nbf: NOW - 7200 });
 
 const fails = (r: Report) => r.findings.filter((x) => x.status === "fail").map((x) => x.id);
-const warns = (r: Report) => r.findings.filter((x) => x.status === "warn").map((x) => x.id);
 const get = (r: Report, id: string) => r.findings.find((x) => x.id === id);
+/** `id` is the one finding with `status` (the message lists every finding that did not pass). */
+function only(r: Report, status: "fail" | "warn", id: string): void {
+  const ids = r.findings.filter((x) => x.status === status).map((x) => x.id);
+  assert.deepEqual(
+    ids,
+    [id],
+    JSON.stringify(
+      r.findings.filter((x) => x.status !== "pass"),
+      null,
+      2,
+    ),
+  );
+}
 
 describe("doctor: a healthy chain", () => {
   it("passes every check, in chain order, and the report follows the schema", async () => {
@@ -377,15 +390,7 @@ describe("doctor: one broken link is one failure, with its fix", () => {
   for (const [what, edit, id, detail, fix] of BREAKS) {
     it(what, async () => {
       const r = await diagnose(edit(healthy()));
-      assert.deepEqual(
-        fails(r),
-        [id],
-        JSON.stringify(
-          r.findings.filter((x) => x.status !== "pass"),
-          null,
-          2,
-        ),
-      );
+      only(r, "fail", id);
       assert.match(get(r, id)?.detail ?? "", detail);
       assert.match(get(r, id)?.fix ?? "", fix);
       assert.equal(r.ok, false);
@@ -418,7 +423,6 @@ describe("doctor: one broken link is one failure, with its fix", () => {
 });
 
 const STS_FILE = "/etc/irsa/sts.yaml";
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 /** IAM as the local STS's config has it (--sts-config): the same provider and role, no thumbprints. */
 const fromStsConfig: Edit = (f) =>
   iam(f, {
@@ -433,7 +437,7 @@ const fromStsConfig: Edit = (f) =>
     }),
   });
 const otherNamespace = parseTrustPolicy(policyFor("system:serviceaccount:team-b:app"));
-const POLICY_COMMAND = esc(
+const POLICY_COMMAND = literal(
   `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333`,
 );
 
@@ -444,17 +448,17 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
     (f) => iam(f, { provider: failed("AccessDenied") }),
     "iam-provider",
     /^give the caller iam:GetOpenIDConnectProvider$/,
-    new RegExp(`^make the STS config ${esc(STS_FILE)} load: fix what the error names$`),
+    new RegExp(`^make the STS config ${literal(STS_FILE)} load: fix what the error names$`),
   ],
   [
     "a provider with a trailing slash",
     (f) => iam(f, { provider: gathered(undefined), nearProviderArn: `${PROVIDER_ARN}/` }),
     "iam-provider",
     new RegExp(
-      `^aws iam create-open-id-connect-provider --url ${esc(ISSUER)} --client-id-list ${AUD} \\(and delete the other one\\)$`,
+      `^aws iam create-open-id-connect-provider --url ${literal(ISSUER)} --client-id-list ${AUD} \\(and delete the other one\\)$`,
     ),
     new RegExp(
-      `^add the provider ${esc(`{"url": "${ISSUER}", "clientIds": ["${AUD}"]}`)} to the providers of the STS config ${esc(STS_FILE)} \\(and remove the other one\\); irsa sts serve reloads it$`,
+      `^add the provider ${literal(`{"url": "${ISSUER}", "clientIds": ["${AUD}"]}`)} to the providers of the STS config ${literal(STS_FILE)} \\(and remove the other one\\); irsa sts serve reloads it$`,
     ),
   ],
   [
@@ -462,10 +466,10 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
     (f) => iam(f, { provider: gathered({ clientIds: ["other"], thumbprints: undefined }) }),
     "iam-audience",
     new RegExp(
-      `^aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${esc(PROVIDER_ARN)} --client-id ${AUD}$`,
+      `^aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${literal(PROVIDER_ARN)} --client-id ${AUD}$`,
     ),
     new RegExp(
-      `^add "${AUD}" to the clientIds of the provider ${esc(ISSUER)} in the STS config ${esc(STS_FILE)}; irsa sts serve reloads it$`,
+      `^add "${AUD}" to the clientIds of the provider ${literal(ISSUER)} in the STS config ${literal(STS_FILE)}; irsa sts serve reloads it$`,
     ),
   ],
   [
@@ -473,7 +477,7 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
     (f) => iam(f, { role: failed("AccessDenied") }),
     "iam-role",
     /^give the caller iam:GetRole$/,
-    new RegExp(`^make the STS config ${esc(STS_FILE)} load: fix what the error names$`),
+    new RegExp(`^make the STS config ${literal(STS_FILE)} load: fix what the error names$`),
   ],
   [
     "a missing role",
@@ -483,7 +487,7 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
       `^${POLICY_COMMAND} > trust\\.json && aws iam create-role --role-name app --assume-role-policy-document file://trust\\.json$`,
     ),
     new RegExp(
-      `^${POLICY_COMMAND} > trust\\.json, then add the role ${esc(`{"arn": "${ROLE_ARN}", "trustPolicyFile": "trust.json"}`)} to the roles of the STS config ${esc(STS_FILE)} \\(a relative trustPolicyFile is read from the config's directory\\); irsa sts serve reloads it$`,
+      `^${POLICY_COMMAND} > trust\\.json, then add the role ${literal(`{"arn": "${ROLE_ARN}", "trustPolicyFile": "trust.json"}`)} to the roles of the STS config ${literal(STS_FILE)} \\(a relative trustPolicyFile is read from the config's directory\\); irsa sts serve reloads it$`,
     ),
   ],
   [
@@ -502,7 +506,7 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
       `^${POLICY_COMMAND} > trust\\.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust\\.json$`,
     ),
     new RegExp(
-      `^${POLICY_COMMAND}, and put what it prints as the trustPolicy of the role ${esc(ROLE_ARN)} in the STS config ${esc(STS_FILE)}; irsa sts serve reloads it$`,
+      `^${POLICY_COMMAND}, and put what it prints as the trustPolicy of the role ${literal(ROLE_ARN)} in the STS config ${literal(STS_FILE)}; irsa sts serve reloads it$`,
     ),
   ],
   [
@@ -520,7 +524,7 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
     "iam-trust-policy",
     /aws iam update-assume-role-policy --role-name app /,
     new RegExp(
-      `^${POLICY_COMMAND} > /etc/irsa/app-trust\\.json \\(the trustPolicyFile of the role ${esc(ROLE_ARN)} in the STS config ${esc(STS_FILE)}\\); irsa sts serve reloads it$`,
+      `^${POLICY_COMMAND} > /etc/irsa/app-trust\\.json \\(the trustPolicyFile of the role ${literal(ROLE_ARN)} in the STS config ${literal(STS_FILE)}\\); irsa sts serve reloads it$`,
     ),
   ],
 ];
@@ -534,7 +538,7 @@ describe("doctor: IAM's fixes say where IAM's facts came from", () => {
     for (const [source, from, expected] of sources) {
       it(`${row[0]}, from ${source}`, async () => {
         const r = await diagnose(row[1](from(healthy())));
-        assert.deepEqual(fails(r), [row[2]], JSON.stringify(r.findings.filter((x) => x.status !== "pass")));
+        only(r, "fail", row[2]);
         const fix = get(r, row[2])?.fix ?? "";
         assert.match(fix, expected(row));
         if (from === fromStsConfig) assert.doesNotMatch(fix, /\baws /);
@@ -613,15 +617,7 @@ describe("doctor: warnings do not fail the run", () => {
   for (const [what, edit, id, detail] of WARNINGS) {
     it(what, async () => {
       const r = await diagnose(edit(healthy()));
-      assert.deepEqual(
-        warns(r),
-        [id],
-        JSON.stringify(
-          r.findings.filter((x) => x.status !== "pass"),
-          null,
-          2,
-        ),
-      );
+      only(r, "warn", id);
       assert.deepEqual(fails(r), []);
       assert.match(get(r, id)?.detail ?? "", detail);
       assert.equal(r.ok, true);
