@@ -3,6 +3,7 @@
  * through the kubeconfig, IAM and STS through the AWS SDK. Every failure becomes a fact; a part
  * without its inputs is left out with the reason.
  */
+import { dirname, resolve } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
   failed,
@@ -226,6 +227,7 @@ async function iamFacts(o: DoctorOptions, issuer: string, roleArn: string): Prom
   const got = await attempt(() => api.getRole(role.name));
   return {
     source: o.endpointUrl ?? "AWS",
+    stsConfigFile: undefined,
     providerArn: arn,
     provider,
     nearProviderArn,
@@ -256,6 +258,7 @@ async function iamFromStsConfig(file: string, issuer: string, roleArn: string): 
   } catch (e) {
     return {
       source,
+      stsConfigFile: file,
       providerArn: arn,
       provider: failed(message(e)),
       nearProviderArn: undefined,
@@ -269,6 +272,7 @@ async function iamFromStsConfig(file: string, issuer: string, roleArn: string): 
   const r = config.roles.find((x) => x.arn.text === roleArn);
   return {
     source,
+    stsConfigFile: file,
     providerArn: arn,
     provider: gathered(p === undefined ? undefined : { clientIds: p.clientIds, thumbprints: undefined }),
     nearProviderArn:
@@ -282,6 +286,9 @@ async function iamFromStsConfig(file: string, issuer: string, roleArn: string): 
             arn: r.arn.text,
             trustPolicy: undefined,
             parsedTrustPolicy: r.trustPolicy,
+            ...(r.trustPolicyFile === undefined
+              ? {}
+              : { trustPolicyFile: resolve(dirname(file), r.trustPolicyFile) }),
             maxSessionDuration: r.maxSessionDuration,
           },
     ),

@@ -12,8 +12,10 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { REPORT_SCHEMA, type Finding, type Report } from "../../src/core/doctor/report.js";
 import { validate } from "../support/json-schema.js";
+import { literal } from "../support/regexp.js";
 import {
-  aws,
+  awsOk,
+  AWS_TEST_ENV,
   createCa,
   createNamespace,
   createServiceAccount,
@@ -32,7 +34,6 @@ import {
   startProcess,
   stopAll,
   tempDir,
-  TEST_CREDENTIALS,
   waitUntil,
   issueServingCert,
   type Kube,
@@ -108,18 +109,14 @@ function trustPolicy(iss: string, sub: string): string {
   });
 }
 
-async function awsOk(args: string[]): Promise<unknown> {
-  const r = await aws(args, { endpoint: moto.endpoint });
-  assert.equal(r.code, 0, `aws ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim() === "" ? undefined : r.json();
-}
+/** The AWS CLI on moto, which must succeed. */
+const iam = (args: string[]): Promise<unknown> => awsOk(["iam", ...args], { endpoint: moto.endpoint });
 
 const providerArnOf = (url: string): string =>
   `arn:aws:iam::${ACCOUNT}:oidc-provider/${url.slice("https://".length)}`;
 
 async function createProvider(url: string, clientId = AUD): Promise<void> {
-  await awsOk([
-    "iam",
+  await iam([
     "create-open-id-connect-provider",
     "--url",
     url,
@@ -130,27 +127,35 @@ async function createProvider(url: string, clientId = AUD): Promise<void> {
   ]);
 }
 
+/** Deletes the provider for `from` and creates one for `to` with `clientId`. */
+async function replaceProvider(from: string, to: string, clientId = AUD): Promise<void> {
+  await iam(["delete-open-id-connect-provider", "--open-id-connect-provider-arn", providerArnOf(from)]);
+  await createProvider(to, clientId);
+}
+
+/** The role's trust policy in moto admits `sub` alone. */
+async function trustOnly(sub: string): Promise<void> {
+  await iam([
+    "update-assume-role-policy",
+    "--role-name",
+    "app",
+    "--policy-document",
+    trustPolicy(issuer, sub),
+  ]);
+}
+
 before(async () => {
   const host = loopback();
   kube = await startKube({ keyType: "rsa", apiAudiences: [AUD], issuer: `https://${host}` });
   issuer = await publish(host, kube.saPubFile);
   moto = await startMoto();
   await createProvider(issuer);
-  await awsOk([
-    "iam",
+  ns = await createNamespace(kube.kubeConfig);
+  await iam([
     "create-role",
     "--role-name",
     "app",
     "--assume-role-policy-document",
-    trustPolicy(issuer, "PLACEHOLDER"),
-  ]);
-  ns = await createNamespace(kube.kubeConfig);
-  await awsOk([
-    "iam",
-    "update-assume-role-policy",
-    "--role-name",
-    "app",
-    "--policy-document",
     trustPolicy(issuer, `system:serviceaccount:${ns}:app`),
   ]);
   await createServiceAccount(kube.kubeConfig, ns, "app", { "eks.amazonaws.com/role-arn": ROLE });
@@ -158,22 +163,24 @@ before(async () => {
   webhookPort = webhook.port;
   await register(kube.ca.caBundle, webhookPort);
   const stsDir = await tempDir("doctor-sts");
-  await mkdir(join(stsDir, "config"));
-  await writeFile(
-    join(stsDir, "config", "sts.json"),
-    JSON.stringify({
-      providers: [{ url: issuer, clientIds: [AUD], caFile: kube.ca.certFile }],
-      roles: [
-        {
-          arn: ROLE,
-          trustPolicy: JSON.parse(trustPolicy(issuer, `system:serviceaccount:${ns}:app`)) as unknown,
-        },
-      ],
-    }),
-  );
-  stsEndpoint = (await startIrsaSts(join(stsDir, "config", "sts.json"), stsDir)).endpoint;
+  stsEndpoint = (await startIrsaSts(await stsConfig(`system:serviceaccount:${ns}:app`, stsDir), stsDir))
+    .endpoint;
 });
 after(stopAll);
+
+/** `irsa sts serve`'s config in `dir`/config: the issuer's provider, and the role admitting `sub`. */
+async function stsConfig(sub: string, dir: string): Promise<string> {
+  await mkdir(join(dir, "config"));
+  const file = join(dir, "config", "sts.json");
+  await writeFile(
+    file,
+    JSON.stringify({
+      providers: [{ url: issuer, clientIds: [AUD], caFile: kube.ca.certFile }],
+      roles: [{ arn: ROLE, trustPolicy: JSON.parse(trustPolicy(issuer, sub)) as unknown }],
+    }),
+  );
+  return file;
+}
 
 async function register(caBundle: string, port: number): Promise<void> {
   await registerMutatingWebhook(kube.kubeConfig, {
@@ -184,9 +191,18 @@ async function register(caBundle: string, port: number): Promise<void> {
   });
 }
 
+/** The webhook configuration again, with this caBundle and port. */
+async function reRegister(caBundle: string, port: number): Promise<void> {
+  await deleteMutatingWebhook(kube.kubeConfig, WEBHOOK);
+  await register(caBundle, port);
+}
+
+/** `irsa doctor -o json` on the chain; IAM is moto, or the STS config `stsConfig`. */
 async function doctor(
-  extra: { issuer?: string } = {},
+  extra: { issuer?: string; stsConfig?: string } = {},
 ): Promise<{ code: number; report: Report; stderr: string }> {
+  const iamFrom =
+    extra.stsConfig === undefined ? ["--endpoint-url", moto.endpoint] : ["--sts-config", extra.stsConfig];
   const r = await run(
     process.execPath,
     [IRSA_CLI, "doctor", "--issuer", extra.issuer ?? issuer, "--ca-file", kube.ca.certFile]
@@ -198,17 +214,10 @@ async function doctor(
         "--webhook-configuration",
         WEBHOOK,
       ])
-      .concat(["--endpoint-url", moto.endpoint, "--sts-endpoint", stsEndpoint, "--output", "json"]),
+      .concat(iamFrom, ["--sts-endpoint", stsEndpoint, "--output", "json"]),
     {
-      env: {
-        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-        AWS_REGION: "us-east-1",
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-        NO_PROXY: "127.0.0.0/8,localhost",
-        no_proxy: "127.0.0.0/8,localhost",
-      },
+      // The issuers listen on all of 127.0.0.0/8.
+      env: { ...AWS_TEST_ENV, NO_PROXY: "127.0.0.0/8,localhost", no_proxy: "127.0.0.0/8,localhost" },
     },
   );
   const report = JSON.parse(r.stdout) as Report;
@@ -279,13 +288,7 @@ test("the API server's issuer differs from the published one: cluster-issuer fai
 });
 
 test("a trailing slash on the IAM provider: iam-provider fails and says the slash is the difference", async () => {
-  await awsOk([
-    "iam",
-    "delete-open-id-connect-provider",
-    "--open-id-connect-provider-arn",
-    providerArnOf(issuer),
-  ]);
-  await createProvider(`${issuer}/`);
+  await replaceProvider(issuer, `${issuer}/`);
   try {
     await expectOnly(
       doctor(),
@@ -294,21 +297,13 @@ test("a trailing slash on the IAM provider: iam-provider fails and says the slas
       /aws iam create-open-id-connect-provider --url https:\/\//,
     );
   } finally {
-    await awsOk([
-      "iam",
-      "delete-open-id-connect-provider",
-      "--open-id-connect-provider-arn",
-      providerArnOf(`${issuer}/`),
-    ]);
-    await createProvider(issuer);
+    await replaceProvider(`${issuer}/`, issuer);
   }
 });
 
 test("an audience missing on the provider: iam-audience fails with the command that adds it", async () => {
   // moto answers 500 to add-client-id-to-open-id-connect-provider: the provider is made again instead.
-  const arn = providerArnOf(issuer);
-  await awsOk(["iam", "delete-open-id-connect-provider", "--open-id-connect-provider-arn", arn]);
-  await createProvider(issuer, "other");
+  await replaceProvider(issuer, issuer, "other");
   try {
     await expectOnly(
       doctor(),
@@ -317,20 +312,12 @@ test("an audience missing on the provider: iam-audience fails with the command t
       /add-client-id-to-open-id-connect-provider .* --client-id sts\.amazonaws\.com/,
     );
   } finally {
-    await awsOk(["iam", "delete-open-id-connect-provider", "--open-id-connect-provider-arn", arn]);
-    await createProvider(issuer);
+    await replaceProvider(issuer, issuer);
   }
 });
 
 test("a trust policy for another namespace: iam-trust-policy fails naming the statement", async () => {
-  await awsOk([
-    "iam",
-    "update-assume-role-policy",
-    "--role-name",
-    "app",
-    "--policy-document",
-    trustPolicy(issuer, "system:serviceaccount:other:app"),
-  ]);
+  await trustOnly("system:serviceaccount:other:app");
   try {
     const r = await expectOnly(
       doctor(),
@@ -340,26 +327,31 @@ test("a trust policy for another namespace: iam-trust-policy fails naming the st
     );
     assert.match((finding(r, "iam-trust-policy").notes ?? []).join("\n"), /Sid "App".*does not apply/);
   } finally {
-    await awsOk([
-      "iam",
-      "update-assume-role-policy",
-      "--role-name",
-      "app",
-      "--policy-document",
-      trustPolicy(issuer, `system:serviceaccount:${ns}:app`),
-    ]);
+    await trustOnly(`system:serviceaccount:${ns}:app`);
   }
+});
+
+test("a trust policy for another namespace in the STS config: the fix edits that file, not AWS", async () => {
+  const file = await stsConfig("system:serviceaccount:other:app", await tempDir("doctor-sts-other"));
+  const r = await expectOnly(
+    doctor({ stsConfig: file }),
+    "iam-trust-policy",
+    /AccessDenied/,
+    new RegExp(
+      `^irsa iam trust-policy .*, and put what it prints as the trustPolicy of the role ${literal(ROLE)} in the STS config ${literal(file)}; irsa sts serve reloads it$`,
+    ),
+  );
+  assert.match(finding(r, "iam-provider").detail, new RegExp(`\\(the STS config ${literal(file)}\\)`));
+  assert.doesNotMatch(finding(r, "iam-trust-policy").fix ?? "", /\baws /);
 });
 
 test("a wrong caBundle on the webhook: webhook-tls fails and says which CA to put in", async () => {
   const other = await createCa(await tempDir("doctor-other-ca"), "another CA");
-  await deleteMutatingWebhook(kube.kubeConfig, WEBHOOK);
-  await register(other.caBundle, webhookPort);
+  await reRegister(other.caBundle, webhookPort);
   try {
     await expectOnly(doctor(), "webhook-tls", /caBundle does not verify/, /caBundle/);
   } finally {
-    await deleteMutatingWebhook(kube.kubeConfig, WEBHOOK);
-    await register(kube.ca.caBundle, webhookPort);
+    await reRegister(kube.ca.caBundle, webhookPort);
   }
 });
 
@@ -379,13 +371,11 @@ test("a serving certificate that has expired: webhook-tls fails and says to rene
       intervalMs: 500,
     },
   );
-  await deleteMutatingWebhook(kube.kubeConfig, WEBHOOK);
-  await register(kube.ca.caBundle, expiring.port);
+  await reRegister(kube.ca.caBundle, expiring.port);
   try {
     await expectOnly(doctor(), "webhook-tls", /expired at/, /renew the serving certificate/);
   } finally {
-    await deleteMutatingWebhook(kube.kubeConfig, WEBHOOK);
-    await register(kube.ca.caBundle, webhookPort);
+    await reRegister(kube.ca.caBundle, webhookPort);
     await expiring.proc.stop();
   }
 });

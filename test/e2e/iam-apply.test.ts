@@ -14,10 +14,11 @@ import { applyProvider } from "../../src/adapters/aws/iam-apply.js";
 import { thumbprint } from "../../src/adapters/oidc/thumbprint.js";
 import { createCa, issueCert, issueServingCert } from "../../src/adapters/pki/index.js";
 import { buildTrustPolicy, type TrustPolicyDocument } from "../../src/core/iam/index.js";
-import { NO_PROXY_ENV } from "../../src/stack/minio.js";
 import { irsaCliPath } from "../../src/stack/peers.js";
 import {
   aws,
+  awsOk,
+  AWS_TEST_ENV,
   REGION,
   run,
   startMoto,
@@ -36,20 +37,6 @@ const TP1 = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 const ACCOUNT = "123456789012";
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/${HOST_PATH}`;
 
-const AWS_ENV = {
-  ...NO_PROXY_ENV,
-  AWS_ACCESS_KEY_ID: "testing",
-  AWS_SECRET_ACCESS_KEY: "testing",
-  AWS_REGION: REGION,
-  AWS_CONFIG_FILE: "/dev/null",
-  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_SESSION_TOKEN: undefined,
-  AWS_PROFILE: undefined,
-  AWS_ROLE_ARN: undefined,
-  AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
-};
-
 let moto: Moto;
 let rec: IamRecorder;
 
@@ -62,26 +49,34 @@ after(async () => {
   await stopAll();
 });
 
-/** `irsa ARGS... --endpoint-url <recorder>` as a child process; forgets earlier recorded calls. */
+/**
+ * `irsa ARGS... --endpoint-url <recorder>` as a child process with the test credentials; forgets
+ * earlier recorded calls. `to` sends it elsewhere, unrecorded.
+ */
 async function irsa(
   args: readonly string[],
-  env: Readonly<Record<string, string | undefined>> = {},
+  o: { env?: Readonly<Record<string, string | undefined>>; to?: string } = {},
 ): Promise<RunResult> {
   rec.reset();
-  return run(process.execPath, [irsaCliPath(), ...args, "--endpoint-url", rec.endpoint], {
-    env: { ...AWS_ENV, ...env },
+  return run(process.execPath, [irsaCliPath(), ...args, "--endpoint-url", o.to ?? rec.endpoint], {
+    env: { ...AWS_TEST_ENV, ...o.env },
   });
 }
 
-async function readProvider(): Promise<{ Url: string; ClientIDList: string[]; ThumbprintList: string[] }> {
-  const r = await aws(
-    ["iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", PROVIDER_ARN],
-    {
-      endpoint: moto.endpoint,
-    },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  return r.json() as { Url: string; ClientIDList: string[]; ThumbprintList: string[] };
+/** The command failed with `stderr` matching, and wrote nothing. */
+function refused(r: RunResult, stderr: RegExp): void {
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, stderr);
+  assert.deepEqual(rec.writes(), []);
+}
+
+/** The provider as moto has it (read past the recorder). */
+async function readProvider(
+  arn = PROVIDER_ARN,
+): Promise<{ Url: string; ClientIDList: string[]; ThumbprintList: string[] }> {
+  return (await awsOk(["iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", arn], {
+    endpoint: moto.endpoint,
+  })) as { Url: string; ClientIDList: string[]; ThumbprintList: string[] };
 }
 
 describe("irsa iam provider apply", () => {
@@ -182,13 +177,8 @@ describe("irsa iam provider apply", () => {
       });
       assert.equal(r.created, true);
       assert.deepEqual(rec.writes(), ["CreateOpenIDConnectProvider"]);
-      const got = await aws(
-        ["iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", r.arn],
-        { endpoint: moto.endpoint },
-      );
-      assert.equal(got.code, 0, got.stderr);
       const sha1 = createHash("sha1").update(new X509Certificate(sub.certPem).raw).digest("hex");
-      assert.deepEqual((got.json() as { ThumbprintList: string[] }).ThumbprintList, [sha1]);
+      assert.deepEqual((await readProvider(r.arn)).ThumbprintList, [sha1]);
     } finally {
       server.closeAllConnections();
       server.close();
@@ -196,27 +186,31 @@ describe("irsa iam provider apply", () => {
   });
 
   it("without --thumbprint, an unreachable issuer is an error that says to pass one, and nothing is written", async () => {
-    const r = await irsa(["iam", "provider", "apply", "--issuer", "https://oidc.invalid/c1"]);
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
+    refused(
+      await irsa(["iam", "provider", "apply", "--issuer", "https://oidc.invalid/c1"]),
       /cannot compute the thumbprint of https:\/\/oidc\.invalid\/c1[\s\S]*pass --thumbprint/,
     );
-    assert.deepEqual(rec.writes(), []);
   });
 
   it("refuses a sixth thumbprint, naming --prune", async () => {
     const tps = ["a", "b", "c", "d", "e"].flatMap((c) => ["--thumbprint", c.repeat(40)]);
-    const r = await irsa([...base, ...tps]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /at most 5 thumbprints; this would make 6[\s\S]*--prune/);
-    assert.deepEqual(rec.writes(), []);
+    refused(await irsa([...base, ...tps]), /at most 5 thumbprints; this would make 6[\s\S]*--prune/);
   });
 });
 
 describe("irsa iam role apply", () => {
   let policyArn: string;
   const base = ["iam", "role", "apply", "--name", "app-s3", "--issuer", ISSUER];
+  /** The role as first created: one account, the policy attached, sessions up to 2 hours. */
+  const created = (): string[] => [
+    ...base,
+    "--service-account",
+    "team/app",
+    "--policy-arn",
+    policyArn,
+    "--max-session-duration",
+    "7200",
+  ];
   const want = (subjects: string[]): TrustPolicyDocument =>
     buildTrustPolicy({
       partition: "aws",
@@ -230,25 +224,21 @@ describe("irsa iam role apply", () => {
     });
 
   async function readRole(): Promise<{ trust: unknown; maxSession: number; attached: string[] }> {
-    const got = await aws(["iam", "get-role", "--role-name", "app-s3"], { endpoint: moto.endpoint });
-    assert.equal(got.code, 0, got.stderr);
-    const role = (got.json() as { Role: { AssumeRolePolicyDocument: unknown; MaxSessionDuration: number } })
-      .Role;
-    const att = await aws(["iam", "list-attached-role-policies", "--role-name", "app-s3"], {
-      endpoint: moto.endpoint,
-    });
-    assert.equal(att.code, 0, att.stderr);
+    const e = { endpoint: moto.endpoint };
+    const got = await awsOk(["iam", "get-role", "--role-name", "app-s3"], e);
+    const role = (got as { Role: { AssumeRolePolicyDocument: unknown; MaxSessionDuration: number } }).Role;
+    const att = await awsOk(["iam", "list-attached-role-policies", "--role-name", "app-s3"], e);
     return {
       trust: role.AssumeRolePolicyDocument,
       maxSession: role.MaxSessionDuration,
-      attached: (att.json() as { AttachedPolicies: { PolicyArn: string }[] }).AttachedPolicies.map(
+      attached: (att as { AttachedPolicies: { PolicyArn: string }[] }).AttachedPolicies.map(
         (p) => p.PolicyArn,
       ),
     };
   }
 
   before(async () => {
-    const p = await aws(
+    const p = await awsOk(
       [
         "iam",
         "create-policy",
@@ -262,28 +252,24 @@ describe("irsa iam role apply", () => {
       ],
       { endpoint: moto.endpoint },
     );
-    assert.equal(p.code, 0, p.stderr);
-    policyArn = (p.json() as { Policy: { Arn: string } }).Policy.Arn;
+    policyArn = (p as { Policy: { Arn: string } }).Policy.Arn;
   });
 
   it("refuses to create a role whose provider does not exist, writing nothing", async () => {
-    const r = await irsa([
-      "iam",
-      "role",
-      "apply",
-      "--name",
-      "orphan",
-      "--issuer",
-      "https://oidc.example.com/other",
-      "--service-account",
-      "team/app",
-    ]);
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
+    refused(
+      await irsa([
+        "iam",
+        "role",
+        "apply",
+        "--name",
+        "orphan",
+        "--issuer",
+        "https://oidc.example.com/other",
+        "--service-account",
+        "team/app",
+      ]),
       /oidc-provider\/oidc\.example\.com\/other does not exist[\s\S]*irsa iam provider apply/,
     );
-    assert.deepEqual(rec.writes(), []);
   });
 
   it("--dry-run writes nothing", async () => {
@@ -297,15 +283,7 @@ describe("irsa iam role apply", () => {
   });
 
   it("creates the role: the trust policy read back is the one meant, the policy attached", async () => {
-    const r = await irsa([
-      ...base,
-      "--service-account",
-      "team/app",
-      "--policy-arn",
-      policyArn,
-      "--max-session-duration",
-      "7200",
-    ]);
+    const r = await irsa(created());
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(rec.writes(), ["CreateRole", "AttachRolePolicy"]);
     assert.equal(
@@ -319,15 +297,7 @@ describe("irsa iam role apply", () => {
   });
 
   it("a second run makes no write call", async () => {
-    const r = await irsa([
-      ...base,
-      "--service-account",
-      "team/app",
-      "--policy-arn",
-      policyArn,
-      "--max-session-duration",
-      "7200",
-    ]);
+    const r = await irsa(created());
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /up to date/);
     assert.deepEqual(rec.writes(), []);
@@ -385,16 +355,16 @@ describe("irsa iam role apply", () => {
   });
 
   it("refuses a policy ARN of another partition before calling IAM to write", async () => {
-    const r = await irsa([
-      ...base,
-      "--service-account",
-      "team/app",
-      "--policy-arn",
-      "arn:aws-cn:iam::aws:policy/ReadOnlyAccess",
-    ]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /partition aws-cn, the role in aws/);
-    assert.deepEqual(rec.writes(), []);
+    refused(
+      await irsa([
+        ...base,
+        "--service-account",
+        "team/app",
+        "--policy-arn",
+        "arn:aws-cn:iam::aws:policy/ReadOnlyAccess",
+      ]),
+      /partition aws-cn, the role in aws/,
+    );
   });
 });
 
@@ -406,8 +376,8 @@ describe("missing permissions", () => {
     // moto authorizes every call after the first three (the setup below) against its IAM.
     limited = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: "3" } });
     const e = { endpoint: limited.endpoint };
-    assert.equal((await aws(["iam", "create-user", "--user-name", "deployer"], e)).code, 0);
-    const put = await aws(
+    await awsOk(["iam", "create-user", "--user-name", "deployer"], e);
+    await awsOk(
       [
         "iam",
         "put-user-policy",
@@ -423,31 +393,17 @@ describe("missing permissions", () => {
       ],
       e,
     );
-    assert.equal(put.code, 0, put.stderr);
-    const key = await aws(["iam", "create-access-key", "--user-name", "deployer"], e);
-    assert.equal(key.code, 0, key.stderr);
-    const k = (key.json() as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
+    const key = await awsOk(["iam", "create-access-key", "--user-name", "deployer"], e);
+    const k = (key as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
     keys.id = k.AccessKeyId;
     keys.secret = k.SecretAccessKey;
   });
 
   it("names the IAM action that was refused", async () => {
-    const r = await run(
-      process.execPath,
-      [
-        irsaCliPath(),
-        "iam",
-        "provider",
-        "apply",
-        "--issuer",
-        ISSUER,
-        "--thumbprint",
-        TP1,
-        "--endpoint-url",
-        limited.endpoint,
-      ],
-      { env: { ...AWS_ENV, AWS_ACCESS_KEY_ID: keys.id, AWS_SECRET_ACCESS_KEY: keys.secret } },
-    );
+    const r = await irsa(["iam", "provider", "apply", "--issuer", ISSUER, "--thumbprint", TP1], {
+      to: limited.endpoint,
+      env: { AWS_ACCESS_KEY_ID: keys.id, AWS_SECRET_ACCESS_KEY: keys.secret },
+    });
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /AWS refused CreateOpenIDConnectProvider/);
     assert.match(r.stderr, /grant the caller the IAM action iam:CreateOpenIDConnectProvider/);

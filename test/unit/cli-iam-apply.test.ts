@@ -4,25 +4,13 @@
  * tested against moto in test/e2e/iam-apply.test.ts.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { irsa } from "../support/cli.js";
+import { assertTerraformFmt } from "../support/terraform.js";
 
 const TP = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 /** Nothing listens there: a command that called AWS would fail. */
 const NO_AWS = ["--endpoint-url", "http://127.0.0.1:9"];
-
-function terraformFmtCheck(hcl: string): { code: number; out: string } | undefined {
-  const which = spawnSync("terraform", ["version"], { encoding: "utf8" });
-  if (which.status !== 0) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), "irsa-tf-"));
-  writeFileSync(join(dir, "main.tf"), hcl);
-  const r = spawnSync("terraform", ["fmt", "-check", "-diff", dir], { encoding: "utf8" });
-  return { code: r.status ?? -1, out: r.stdout + r.stderr };
-}
 
 describe("irsa iam provider apply --output terraform", () => {
   it("is an aws_iam_openid_connect_provider with the thumbprint, terraform fmt clean", async () => {
@@ -52,8 +40,7 @@ describe("irsa iam provider apply --output terraform", () => {
 }
 `,
     );
-    const fmt = terraformFmtCheck(r.stdout);
-    if (fmt !== undefined) assert.equal(fmt.code, 0, fmt.out);
+    assertTerraformFmt(r.stdout);
   });
 });
 
@@ -93,8 +80,7 @@ describe("irsa iam role apply --output terraform", () => {
       r.stdout,
       /role {7}= aws_iam_role\.app-s3\.name\n {2}policy_arn = "arn:aws:iam::aws:policy\/ReadOnlyAccess"/,
     );
-    const fmt = terraformFmtCheck(r.stdout);
-    if (fmt !== undefined) assert.equal(fmt.code, 0, fmt.out);
+    assertTerraformFmt(r.stdout);
   });
 });
 

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { irsa } from "../support/cli.js";
+import { assertTerraformFmt } from "../support/terraform.js";
 
 const BASE = [
   "iam",
@@ -14,15 +11,6 @@ const BASE = [
   "--account-id",
   "111122223333",
 ];
-
-function terraformFmtCheck(hcl: string): { code: number; out: string } | undefined {
-  const which = spawnSync("terraform", ["version"], { encoding: "utf8" });
-  if (which.status !== 0) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), "irsa-tf-"));
-  writeFileSync(join(dir, "main.tf"), hcl);
-  const r = spawnSync("terraform", ["fmt", "-check", "-diff", dir], { encoding: "utf8" });
-  return { code: r.status ?? -1, out: r.stdout + r.stderr };
-}
 
 describe("irsa iam trust-policy", () => {
   it("prints the policy for the accounts given, without calling AWS", async () => {
@@ -106,7 +94,6 @@ describe("irsa iam trust-policy", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^locals \{\n {2}irsa_trust_policy = jsonencode\(\{/);
     assert.match(r.stdout, /"oidc\.example\.com\/c1:sub" = "system:serviceaccount:batch:\*"/);
-    const fmt = terraformFmtCheck(r.stdout);
-    if (fmt !== undefined) assert.equal(fmt.code, 0, fmt.out);
+    assertTerraformFmt(r.stdout);
   });
 });

@@ -8,8 +8,10 @@ import { describe, it } from "node:test";
 import { diagnose } from "../../src/core/doctor/diagnose.js";
 import { gathered, failed, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
 import { formatJson, formatText, REPORT_SCHEMA, type Report } from "../../src/core/doctor/report.js";
+import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
 import { irsa } from "../support/cli.js";
 import { validate } from "../support/json-schema.js";
+import { literal } from "../support/regexp.js";
 import {
   AUD,
   ISSUER,
@@ -107,6 +109,7 @@ function healthy(): DoctorFacts {
     },
     iam: {
       source: "AWS",
+      stsConfigFile: undefined,
       providerArn: PROVIDER_ARN,
       provider: gathered({ clientIds: [AUD], thumbprints: [] }),
       nearProviderArn: undefined,
@@ -155,8 +158,20 @@ const signed = async (k: SigningKey, claims: Record<string, unknown>) => signTok
 const expiredToken = await signed(key, { exp: NOW - 3600, iat: NOW - 7200, nbf: NOW - 7200 });
 
 const fails = (r: Report) => r.findings.filter((x) => x.status === "fail").map((x) => x.id);
-const warns = (r: Report) => r.findings.filter((x) => x.status === "warn").map((x) => x.id);
 const get = (r: Report, id: string) => r.findings.find((x) => x.id === id);
+/** `id` is the one finding with `status` (the message lists every finding that did not pass). */
+function only(r: Report, status: "fail" | "warn", id: string): void {
+  const ids = r.findings.filter((x) => x.status === status).map((x) => x.id);
+  assert.deepEqual(
+    ids,
+    [id],
+    JSON.stringify(
+      r.findings.filter((x) => x.status !== "pass"),
+      null,
+      2,
+    ),
+  );
+}
 
 describe("doctor: a healthy chain", () => {
   it("passes every check, in chain order, and the report follows the schema", async () => {
@@ -375,15 +390,7 @@ describe("doctor: one broken link is one failure, with its fix", () => {
   for (const [what, edit, id, detail, fix] of BREAKS) {
     it(what, async () => {
       const r = await diagnose(edit(healthy()));
-      assert.deepEqual(
-        fails(r),
-        [id],
-        JSON.stringify(
-          r.findings.filter((x) => x.status !== "pass"),
-          null,
-          2,
-        ),
-      );
+      only(r, "fail", id);
       assert.match(get(r, id)?.detail ?? "", detail);
       assert.match(get(r, id)?.fix ?? "", fix);
       assert.equal(r.ok, false);
@@ -412,6 +419,137 @@ describe("doctor: one broken link is one failure, with its fix", () => {
       (get(r, "iam-trust-policy")?.notes ?? []).join("\n"),
       /Statement\[0\] \(Sid "AllowApp"\) \(Allow\): does not apply/,
     );
+  });
+});
+
+const STS_FILE = "/etc/irsa/sts.yaml";
+/** IAM as the local STS's config has it (--sts-config): the same provider and role, no thumbprints. */
+const fromStsConfig: Edit = (f) =>
+  iam(f, {
+    source: `the STS config ${STS_FILE}`,
+    stsConfigFile: STS_FILE,
+    provider: gathered({ clientIds: [AUD], thumbprints: undefined }),
+    role: gathered({
+      arn: ROLE_ARN,
+      trustPolicy: undefined,
+      parsedTrustPolicy: parseTrustPolicy(TRUST_POLICY),
+      maxSessionDuration: 3600,
+    }),
+  });
+const otherNamespace = parseTrustPolicy(policyFor("system:serviceaccount:team-b:app"));
+const POLICY_COMMAND = literal(
+  `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333`,
+);
+
+// [what is off, the facts (on either source), the check that fails, its fix from AWS, from the STS config]
+const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
+  [
+    "a provider that cannot be read",
+    (f) => iam(f, { provider: failed("AccessDenied") }),
+    "iam-provider",
+    /^give the caller iam:GetOpenIDConnectProvider$/,
+    new RegExp(`^make the STS config ${literal(STS_FILE)} load: fix what the error names$`),
+  ],
+  [
+    "a provider with a trailing slash",
+    (f) => iam(f, { provider: gathered(undefined), nearProviderArn: `${PROVIDER_ARN}/` }),
+    "iam-provider",
+    new RegExp(
+      `^aws iam create-open-id-connect-provider --url ${literal(ISSUER)} --client-id-list ${AUD} \\(and delete the other one\\)$`,
+    ),
+    new RegExp(
+      `^add the provider ${literal(`{"url": "${ISSUER}", "clientIds": ["${AUD}"]}`)} to the providers of the STS config ${literal(STS_FILE)} \\(and remove the other one\\); irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "an audience missing on the provider",
+    (f) => iam(f, { provider: gathered({ clientIds: ["other"], thumbprints: undefined }) }),
+    "iam-audience",
+    new RegExp(
+      `^aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${literal(PROVIDER_ARN)} --client-id ${AUD}$`,
+    ),
+    new RegExp(
+      `^add "${AUD}" to the clientIds of the provider ${literal(ISSUER)} in the STS config ${literal(STS_FILE)}; irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "a role that cannot be read",
+    (f) => iam(f, { role: failed("AccessDenied") }),
+    "iam-role",
+    /^give the caller iam:GetRole$/,
+    new RegExp(`^make the STS config ${literal(STS_FILE)} load: fix what the error names$`),
+  ],
+  [
+    "a missing role",
+    (f) => iam(f, { role: gathered(undefined) }),
+    "iam-role",
+    new RegExp(
+      `^${POLICY_COMMAND} > trust\\.json && aws iam create-role --role-name app --assume-role-policy-document file://trust\\.json$`,
+    ),
+    new RegExp(
+      `^${POLICY_COMMAND} > trust\\.json, then add the role ${literal(`{"arn": "${ROLE_ARN}", "trustPolicyFile": "trust.json"}`)} to the roles of the STS config ${literal(STS_FILE)} \\(a relative trustPolicyFile is read from the config's directory\\); irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "a trust policy for another namespace",
+    (f) =>
+      iam(f, {
+        role: gathered({
+          arn: ROLE_ARN,
+          trustPolicy: undefined,
+          parsedTrustPolicy: otherNamespace,
+          maxSessionDuration: 3600,
+        }),
+      }),
+    "iam-trust-policy",
+    new RegExp(
+      `^${POLICY_COMMAND} > trust\\.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust\\.json$`,
+    ),
+    new RegExp(
+      `^${POLICY_COMMAND}, and put what it prints as the trustPolicy of the role ${literal(ROLE_ARN)} in the STS config ${literal(STS_FILE)}; irsa sts serve reloads it$`,
+    ),
+  ],
+  [
+    "a trust policy for another namespace, in its own file",
+    (f) =>
+      iam(f, {
+        role: gathered({
+          arn: ROLE_ARN,
+          trustPolicy: undefined,
+          parsedTrustPolicy: otherNamespace,
+          trustPolicyFile: "/etc/irsa/app-trust.json",
+          maxSessionDuration: 3600,
+        }),
+      }),
+    "iam-trust-policy",
+    /aws iam update-assume-role-policy --role-name app /,
+    new RegExp(
+      `^${POLICY_COMMAND} > /etc/irsa/app-trust\\.json \\(the trustPolicyFile of the role ${literal(ROLE_ARN)} in the STS config ${literal(STS_FILE)}\\); irsa sts serve reloads it$`,
+    ),
+  ],
+];
+
+describe("doctor: IAM's fixes say where IAM's facts came from", () => {
+  const sources: [string, Edit, (row: (typeof IAM_FIXES)[number]) => RegExp][] = [
+    ["AWS", (f) => f, (row) => row[3]],
+    ["the STS config", fromStsConfig, (row) => row[4]],
+  ];
+  for (const row of IAM_FIXES) {
+    for (const [source, from, expected] of sources) {
+      it(`${row[0]}, from ${source}`, async () => {
+        const r = await diagnose(row[1](from(healthy())));
+        only(r, "fail", row[2]);
+        const fix = get(r, row[2])?.fix ?? "";
+        assert.match(fix, expected(row));
+        if (from === fromStsConfig) assert.doesNotMatch(fix, /\baws /);
+      });
+    }
+  }
+
+  it("passes the healthy chain from the STS config", async () => {
+    const r = await diagnose(fromStsConfig(healthy()));
+    assert.deepEqual(fails(r), []);
+    assert.equal(get(r, "iam-trust-policy")?.status, "pass");
   });
 });
 
@@ -479,15 +617,7 @@ describe("doctor: warnings do not fail the run", () => {
   for (const [what, edit, id, detail] of WARNINGS) {
     it(what, async () => {
       const r = await diagnose(edit(healthy()));
-      assert.deepEqual(
-        warns(r),
-        [id],
-        JSON.stringify(
-          r.findings.filter((x) => x.status !== "pass"),
-          null,
-          2,
-        ),
-      );
+      only(r, "warn", id);
       assert.deepEqual(fails(r), []);
       assert.match(get(r, id)?.detail ?? "", detail);
       assert.equal(r.ok, true);

@@ -5,9 +5,8 @@
  * throws: failures come back as values.
  */
 import { readFile } from "node:fs/promises";
-import { get } from "node:https";
-import { getCACertificates } from "node:tls";
 import type { Fetch, FetchFailure } from "../../core/doctor/facts.js";
+import { getBounded, publicCasAnd } from "./fetch.js";
 
 export interface ProbeOptions {
   /** A PEM file of CAs to trust besides the public ones. */
@@ -16,70 +15,49 @@ export interface ProbeOptions {
   readonly maxBytes?: number;
 }
 
-const ACCEPT = "application/json, application/jwk-set+json, */*;q=0.1";
+const failure = (error: FetchFailure): Fetch => ({ ok: false, error });
 
-function once(url: string, ca: string[] | undefined, o: ProbeOptions): Promise<Fetch> {
-  const timeoutMs = o.timeoutMs ?? 5000;
-  const maxBytes = o.maxBytes ?? 1024 * 1024;
-  const started = performance.now();
-  return new Promise<Fetch>((resolve) => {
-    const failure = (e: FetchFailure): void => {
-      resolve({ ok: false, error: e });
-    };
-    const req = get(
-      url,
-      { ...(ca ? { ca } : {}), timeout: timeoutMs, headers: { accept: ACCEPT }, agent: false },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (c: Buffer) => {
-          size += c.length;
-          if (size > maxBytes) {
-            req.destroy();
-            failure({ kind: "http", message: `answer larger than ${maxBytes} bytes`, status });
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on("end", () => {
-          const body = Buffer.concat(chunks).toString("utf8");
-          if (status < 200 || status > 299) {
-            const where =
-              status >= 300 && status < 400
-                ? ` (redirect to ${res.headers.location ?? "?"}; STS does not follow redirects)`
-                : "";
-            failure({ kind: "http", message: `HTTP ${status}${where}`, status });
-            return;
-          }
-          resolve({
-            ok: true,
-            value: {
-              url,
-              status,
-              contentType: res.headers["content-type"],
-              body,
-              elapsedMs: performance.now() - started,
-              trust: ca === undefined ? "public" : "ca-file",
-              // Taken on a connection of its own (thumbprint.ts): Node's chain here is extended from the store.
-              thumbprint: undefined,
-            },
-          });
-        });
-        res.on("error", (e) => {
-          failure({ kind: "network", message: e.message });
-        });
-      },
-    );
-    req.on("timeout", () => {
-      req.destroy();
-      failure({ kind: "network", message: `no answer within ${timeoutMs} ms` });
-    });
-    req.on("error", (e: NodeJS.ErrnoException) => {
-      const tls = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|VERIFY/.test(e.code ?? "");
-      failure({ kind: tls ? "tls" : "network", message: `${e.code ?? ""}${e.code ? ": " : ""}${e.message}` });
-    });
+async function once(url: string, ca: string[] | undefined, o: ProbeOptions): Promise<Fetch> {
+  const a = await getBounded(url, {
+    ca,
+    timeoutMs: o.timeoutMs ?? 5000,
+    maxBytes: o.maxBytes ?? 1024 * 1024,
+    ownConnection: true,
   });
+  if (!a.ok) {
+    if (a.error === undefined)
+      return failure({
+        kind: a.status === undefined ? "network" : "http",
+        message: a.message,
+        ...(a.status === undefined ? {} : { status: a.status }),
+      });
+    const code = a.error.code;
+    const tls = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|VERIFY/.test(code ?? "");
+    return failure({
+      kind: tls ? "tls" : "network",
+      message: `${code ?? ""}${code ? ": " : ""}${a.message}`,
+    });
+  }
+  if (a.status < 200 || a.status > 299) {
+    const where =
+      a.status >= 300 && a.status < 400
+        ? ` (redirect to ${a.headers.location ?? "?"}; STS does not follow redirects)`
+        : "";
+    return failure({ kind: "http", message: `HTTP ${a.status}${where}`, status: a.status });
+  }
+  return {
+    ok: true,
+    value: {
+      url,
+      status: a.status,
+      contentType: a.headers["content-type"],
+      body: a.body,
+      elapsedMs: a.elapsedMs,
+      trust: ca === undefined ? "public" : "ca-file",
+      // Taken on a connection of its own (thumbprint.ts): Node's chain here is extended from the store.
+      thumbprint: undefined,
+    },
+  };
 }
 
 /** GETs an https URL trusting the public CAs, then, on a certificate error, also the --ca-file's CA. */
@@ -100,5 +78,5 @@ export async function probeHttps(url: string, o: ProbeOptions = {}): Promise<Fet
       },
     };
   }
-  return once(url, [...getCACertificates("default"), extra], o);
+  return once(url, publicCasAnd(extra), o);
 }

@@ -113,12 +113,16 @@ export interface RoleFacts {
   /** The document as IAM returns it, or already parsed (the local STS's config). */
   readonly trustPolicy: unknown;
   readonly parsedTrustPolicy?: TrustPolicy;
+  /** The file the local STS's config reads the trust policy from (its trustPolicyFile), if any. */
+  readonly trustPolicyFile?: string;
   readonly maxSessionDuration: number | undefined;
 }
 
 export interface IamFacts {
   /** Where IAM was asked: "AWS", the --endpoint-url, or "the STS config FILE". */
   readonly source: string;
+  /** The local STS's config file when it is IAM (--sts-config): fixes edit it, not AWS. */
+  readonly stsConfigFile: string | undefined;
   readonly providerArn: string;
   /** undefined value: no such provider. */
   readonly provider: Gathered<ProviderFacts | undefined>;

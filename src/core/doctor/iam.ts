@@ -13,6 +13,39 @@ function awsCli(f: DoctorFacts): string {
   return f.iam?.source.startsWith("http") === true ? ` --endpoint-url ${f.iam.source}` : "";
 }
 
+/** The local STS's config file when it stands in for IAM: its fixes are edits of that file. */
+const stsConfigFile = (f: DoctorFacts): string | undefined => f.iam?.stsConfigFile;
+
+const reloads = "irsa sts serve reloads it";
+
+/** What to fix when IAM could not be read at all. */
+function unreadable(f: DoctorFacts, permission: string): string {
+  const file = stsConfigFile(f);
+  return file === undefined
+    ? `give the caller ${permission}`
+    : `make the STS config ${file} load: fix what the error names`;
+}
+
+/** The command that prints the trust policy the account needs. */
+function trustPolicyCommand(f: DoctorFacts): string {
+  const account = parseRoleArn(f.roleArn ?? "")?.account ?? "ACCOUNT";
+  return `irsa iam trust-policy --issuer ${f.issuer ?? "URL"} --service-account ${f.serviceAccount?.namespace ?? "NS"}/${f.serviceAccount?.name ?? "NAME"} --audience ${f.audience} --account-id ${account}`;
+}
+
+/** How to replace the role's trust policy with the one the account needs: in AWS, or in the STS config. */
+function trustPolicyFix(f: DoctorFacts): string {
+  const file = stsConfigFile(f);
+  if (file === undefined) {
+    const name = parseRoleArn(f.roleArn ?? "")?.name ?? "NAME";
+    return `${trustPolicyCommand(f)} > trust.json && aws iam update-assume-role-policy --role-name ${name} --policy-document file://trust.json${awsCli(f)}`;
+  }
+  const role = f.iam?.role.ok === true ? f.iam.role.value : undefined;
+  const own = role?.trustPolicyFile;
+  return own === undefined
+    ? `${trustPolicyCommand(f)}, and put what it prints as the trustPolicy of the role ${f.roleArn ?? ""} in the STS config ${file}; ${reloads}`
+    : `${trustPolicyCommand(f)} > ${own} (the trustPolicyFile of the role ${f.roleArn ?? ""} in the STS config ${file}); ${reloads}`;
+}
+
 export const IAM_CHECKS: readonly CheckDef[] = [
   {
     id: "iam-provider",
@@ -25,16 +58,19 @@ export const IAM_CHECKS: readonly CheckDef[] = [
       if (!i.provider.ok)
         return fail(
           `cannot read ${i.providerArn}: ${i.provider.error}`,
-          "give the caller iam:GetOpenIDConnectProvider",
+          unreadable(f, "iam:GetOpenIDConnectProvider"),
         );
       if (i.provider.value === undefined) {
         const near =
           i.nearProviderArn !== undefined && onlySlashDiffers(i.nearProviderArn, i.providerArn)
             ? `; ${i.nearProviderArn} exists, but differs only in a trailing slash, and STS compares the token's iss with the provider URL as a string`
             : "";
+        const file = stsConfigFile(f);
         return fail(
           `no IAM OIDC provider ${i.providerArn}${near}`,
-          `aws iam create-open-id-connect-provider --url ${f.issuer ?? ""} --client-id-list ${f.audience}${awsCli(f)}${near === "" ? "" : " (and delete the other one)"}`,
+          file === undefined
+            ? `aws iam create-open-id-connect-provider --url ${f.issuer ?? ""} --client-id-list ${f.audience}${awsCli(f)}${near === "" ? "" : " (and delete the other one)"}`
+            : `add the provider {"url": "${f.issuer ?? ""}", "clientIds": ["${f.audience}"]} to the providers of the STS config ${file}${near === "" ? "" : " (and remove the other one)"}; ${reloads}`,
         );
       }
       const p = i.provider.value;
@@ -52,9 +88,12 @@ export const IAM_CHECKS: readonly CheckDef[] = [
       const p = f.iam?.provider;
       if (p === undefined || !p.ok || p.value === undefined) return skip("no provider");
       if (p.value.clientIds.includes(f.audience)) return pass(`${f.audience} is a client ID of the provider`);
+      const file = stsConfigFile(f);
       return fail(
         `the provider's client IDs ${JSON.stringify(p.value.clientIds)} lack ${f.audience}, the audience the webhook injects: STS answers "Incorrect token audience"`,
-        `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${f.iam?.providerArn ?? ""} --client-id ${f.audience}${awsCli(f)}`,
+        file === undefined
+          ? `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${f.iam?.providerArn ?? ""} --client-id ${f.audience}${awsCli(f)}`
+          : `add "${f.audience}" to the clientIds of the provider ${f.issuer ?? ""} in the STS config ${file}; ${reloads}`,
       );
     },
   },
@@ -90,12 +129,15 @@ export const IAM_CHECKS: readonly CheckDef[] = [
       const i = f.iam;
       if (i === undefined) return skip(noIam(f));
       if (f.roleArn === undefined) return skip("no role: no --role-arn and no annotation");
-      if (!i.role.ok) return fail(`cannot read ${f.roleArn}: ${i.role.error}`, "give the caller iam:GetRole");
+      if (!i.role.ok) return fail(`cannot read ${f.roleArn}: ${i.role.error}`, unreadable(f, "iam:GetRole"));
       if (i.role.value === undefined) {
         const name = parseRoleArn(f.roleArn)?.name ?? "NAME";
+        const file = stsConfigFile(f);
         return fail(
           `no role ${f.roleArn}`,
-          `irsa iam trust-policy --issuer ${f.issuer ?? "URL"} --service-account ${f.serviceAccount?.namespace ?? "NS"}/${f.serviceAccount?.name ?? "NAME"} > trust.json && aws iam create-role --role-name ${name} --assume-role-policy-document file://trust.json${awsCli(f)}`,
+          file === undefined
+            ? `${trustPolicyCommand(f)} > trust.json && aws iam create-role --role-name ${name} --assume-role-policy-document file://trust.json${awsCli(f)}`
+            : `${trustPolicyCommand(f)} > trust.json, then add the role {"arn": "${f.roleArn}", "trustPolicyFile": "trust.json"} to the roles of the STS config ${file} (a relative trustPolicyFile is read from the config's directory); ${reloads}`,
         );
       }
       return pass(`${i.role.value.arn}, sessions up to ${i.role.value.maxSessionDuration ?? 3600} s`);
@@ -117,9 +159,7 @@ export const IAM_CHECKS: readonly CheckDef[] = [
       const statements = (v.decision?.statements ?? []).map(
         (s) => `${s.name} (${s.effect}): ${s.applies ? "applies" : "does not apply"}: ${s.reason}`,
       );
-      const name = parseRoleArn(f.roleArn ?? "")?.name ?? "NAME";
-      const account = parseRoleArn(f.roleArn ?? "")?.account ?? "ACCOUNT";
-      const fix = `irsa iam trust-policy --issuer ${f.issuer ?? ""} --service-account ${f.serviceAccount?.namespace ?? ""}/${f.serviceAccount?.name ?? ""} --audience ${f.audience} --account-id ${account} > trust.json && aws iam update-assume-role-policy --role-name ${name} --policy-document file://trust.json${awsCli(f)}`;
+      const fix = trustPolicyFix(f);
       if (v.ok)
         return pass(
           `STS would allow ${d.token?.claims?.sub ?? "the token"}: ${v.decision?.reason ?? ""}`,

@@ -40,6 +40,25 @@ export interface AwsResult extends RunResult {
 }
 
 /**
+ * The environment of an AWS CLI or SDK process under test: the test credentials and region, and no
+ * config file, profile, session token, web identity or instance metadata to fall back on.
+ */
+export const AWS_TEST_ENV: Readonly<Record<string, string | undefined>> = {
+  ...NO_PROXY_ENV,
+  AWS_CONFIG_FILE: "/dev/null",
+  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  AWS_DEFAULT_REGION: REGION,
+  AWS_REGION: REGION,
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_SESSION_TOKEN: undefined,
+  AWS_PROFILE: undefined,
+  AWS_ROLE_ARN: undefined,
+  AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+};
+
+/**
  * Runs the AWS CLI from the peer venv against `endpoint`, with test credentials, no config files
  * and JSON output: `aws(["iam", "list-open-id-connect-providers"], { endpoint })`.
  */
@@ -47,26 +66,12 @@ export async function aws(
   args: readonly string[],
   opts: { endpoint: string; env?: Readonly<Record<string, string | undefined>>; credentials?: boolean },
 ): Promise<AwsResult> {
-  const creds =
-    opts.credentials === false
-      ? { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }
-      : {
-          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-        };
   const r = await run(awsCliBin(), [...args, "--endpoint-url", opts.endpoint, "--output", "json"], {
     env: {
-      ...NO_PROXY_ENV,
-      AWS_CONFIG_FILE: "/dev/null",
-      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-      AWS_DEFAULT_REGION: REGION,
-      AWS_REGION: REGION,
-      AWS_EC2_METADATA_DISABLED: "true",
-      AWS_SESSION_TOKEN: undefined,
-      AWS_PROFILE: undefined,
-      AWS_ROLE_ARN: undefined,
-      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
-      ...creds,
+      ...AWS_TEST_ENV,
+      ...(opts.credentials === false
+        ? { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }
+        : {}),
       ...opts.env,
     },
   });
@@ -76,6 +81,13 @@ export async function aws(
       return JSON.parse(r.stdout) as unknown;
     },
   };
+}
+
+/** aws(), which must succeed: its JSON output (undefined when it prints nothing), else an error with its stderr. */
+export async function awsOk(args: readonly string[], opts: { endpoint: string }): Promise<unknown> {
+  const r = await aws(args, opts);
+  if (r.code !== 0) throw new Error(`aws ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout.trim() === "" ? undefined : r.json();
 }
 
 /** An SDK v3 STS client for a local endpoint (AssumeRoleWithWebIdentity is unsigned anyway). */
