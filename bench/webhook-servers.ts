@@ -71,6 +71,19 @@ export async function startFakeKubeApi(
         };
         res.write(`${JSON.stringify({ type: "BOOKMARK", object: end })}\n`);
       } else res.flushHeaders();
+      // As kube-apiserver: a bookmark now and then (the webhook takes a silent watch for dead),
+      // and the end of the watch at its timeoutSeconds.
+      const bookmark = {
+        type: "BOOKMARK",
+        object: { kind: "ServiceAccount", apiVersion: "v1", metadata: { resourceVersion: "1" } },
+      };
+      const tick = setInterval(() => res.write(`${JSON.stringify(bookmark)}\n`), 5000);
+      const timeout = Number(url.searchParams.get("timeoutSeconds") ?? 0);
+      const end = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+      res.on("close", () => {
+        clearInterval(tick);
+        clearTimeout(end);
+      });
       return;
     }
     if (/\/serviceaccounts$/.test(url.pathname)) {

@@ -161,20 +161,22 @@ export function admissionResponse(
 }
 
 /**
- * The answer's bytes, the same as `JSON.stringify(admissionResponse(...))`, serialised once: the
+ * The answer's text, the same as `JSON.stringify(admissionResponse(...))`, serialised once: the
  * patch is stringified and base64-encoded, and the envelope around it written as text, so the
- * base64 string (most of the answer) is not scanned again by a second JSON.stringify.
+ * base64 string (most of the answer) is not scanned again by a second JSON.stringify. A string,
+ * not a Buffer: Node's HTTP writes a string body in one piece with the headers, a Buffer after
+ * them as a second TLS record, which halved the throughput (the client's delayed ACK).
  */
-export function admissionResponseBytes(
+export function admissionResponseText(
   req: Pick<AdmissionRequest, "apiVersion" | "uid">,
   patch: readonly unknown[] | undefined,
   warnings: readonly string[] = [],
-): Buffer {
+): string {
   let text = `{"apiVersion":${JSON.stringify(req.apiVersion)},"kind":"AdmissionReview","response":{"uid":${JSON.stringify(req.uid)},"allowed":true`;
   if (patch !== undefined && patch.length > 0) {
     // base64 has no character JSON escapes.
     text += `,"patchType":"JSONPatch","patch":"${Buffer.from(JSON.stringify(patch), "utf8").toString("base64")}"`;
   }
   if (warnings.length > 0) text += `,"warnings":${JSON.stringify(warnings)}`;
-  return Buffer.from(`${text}}}`, "utf8");
+  return `${text}}}`;
 }

@@ -21,7 +21,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIrsaError } from "../core/errors.js";
 import {
-  admissionResponseBytes,
+  admissionResponseText,
   isPodCreate,
   parseAdmissionReview,
   type PodCreateRequest,
@@ -84,7 +84,7 @@ export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /**
  * 8 MiB of request bodies processed at once: parsing a pod packed with tiny objects takes ten or
- * more times its bytes, and the manifest's limit is 256 MiB. Typical 15 KB reviews: 500 at once.
+ * more times its bytes, and the manifest's limit is 512 MiB. Typical 15 KB reviews: 500 at once.
  */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
@@ -284,7 +284,7 @@ export function mutateRoute(opts: MutateRouteOptions): MutateRoute {
       throw e;
     }
     if (!isPodCreate(review)) {
-      send(res, 200, admissionResponseBytes(review, undefined));
+      send(res, 200, admissionResponseText(review, undefined));
       return "skipped";
     }
     let decision: PodDecision;
@@ -296,7 +296,7 @@ export function mutateRoute(opts: MutateRouteOptions): MutateRoute {
         // The client's input, not our failure: warn (rate-limited), admit unchanged, say why.
         clientLog.warn({ ...podLogFields(review), err: e.message }, "pod not mutated: malformed pod");
         const warning = `irsa webhook: pod not mutated: ${e.message}`;
-        send(res, 200, admissionResponseBytes(review, undefined, [warning]));
+        send(res, 200, admissionResponseText(review, undefined, [warning]));
         return "invalid_pod";
       }
       // Never deny a pod over our own failure: admit it unchanged and say why.
@@ -305,7 +305,7 @@ export function mutateRoute(opts: MutateRouteOptions): MutateRoute {
         "pod not mutated: mutation failed",
       );
       const warning = `irsa webhook: pod not mutated: ${isIrsaError(e) ? e.message : "internal error, see the webhook logs"}`;
-      send(res, 200, admissionResponseBytes(review, undefined, [warning]));
+      send(res, 200, admissionResponseText(review, undefined, [warning]));
       return "error";
     }
     if (decision.lookup !== undefined) metrics.lookup(decision.lookup);
@@ -316,7 +316,7 @@ export function mutateRoute(opts: MutateRouteOptions): MutateRoute {
       if (mutated) log.debug({ ...fields, operations: decision.patch.length }, "pod mutated");
       else log.debug(fields, "pod not mutated");
     }
-    send(res, 200, admissionResponseBytes(review, decision.patch, decision.warnings));
+    send(res, 200, admissionResponseText(review, decision.patch, decision.warnings));
     if (decision.overLimit === true) return "over_limit";
     return mutated ? "mutated" : "unchanged";
   }

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import {
   admissionResponse,
-  admissionResponseBytes,
+  admissionResponseText,
   isPodCreate,
   parseAdmissionReview,
   type AdmissionRequest,
@@ -268,7 +268,7 @@ describe("admissionResponse", () => {
   });
 });
 
-describe("admissionResponseBytes is JSON.stringify(admissionResponse) byte for byte", () => {
+describe("admissionResponseText is JSON.stringify(admissionResponse) byte for byte", () => {
   const cases: [string, Parameters<typeof admissionResponse>][] = [
     ["no patch", [{ apiVersion: "admission.k8s.io/v1", uid: "u" }, undefined]],
     ["empty patch", [{ apiVersion: "admission.k8s.io/v1beta1", uid: "u" }, []]],
@@ -284,10 +284,7 @@ describe("admissionResponseBytes is JSON.stringify(admissionResponse) byte for b
   ];
   for (const [name, args] of cases) {
     it(name, () => {
-      assert.equal(
-        admissionResponseBytes(...args).toString("utf8"),
-        JSON.stringify(admissionResponse(...args)),
-      );
+      assert.equal(admissionResponseText(...args), JSON.stringify(admissionResponse(...args)));
     });
   }
 });

@@ -102,7 +102,8 @@ function withSignal(signal: AbortSignal): ConfigurationOptions {
 export const LIST_PAGE_SIZE = 2000;
 
 /** Metadata only, else (a server without it) the full objects, whose metadata reads the same. */
-const METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+const METADATA_LIST_ACCEPT =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 interface ListPage {
   readonly items?: readonly { readonly metadata?: RawMeta }[] | null;
