@@ -4,14 +4,17 @@
  * - the cache in this process: time from start to synced, and heap per account (heap after a full
  *   GC with the cache synced, minus the heap before it started, over the count);
  * - `irsa webhook` as its own process: time from spawn to /readyz 200 and its RSS then;
- * beside baselines from the same run: a bare paged list (limit 500, as the cache lists) with the
- * same client, and `irsa webhook` watching an empty namespace (spawn to ready, RSS).
+ * beside baselines from the same run: a bare paged list of the full objects through
+ * @kubernetes/client-node (limit 500, how the cache listed before it asked for metadata only), and
+ * `irsa webhook` watching an empty namespace (spawn to ready, RSS).
  * Goals (issue 9): at most 1 KiB per account, 100k ready within 10 s.
  *
  * Run: IRSA_KUBE_APISERVER=... IRSA_ETCD=... node --expose-gc dist/bench/sa-cache-scale.js [counts]
- * (default 10000,30000; scripts/local-stack.sh shows how the peers' paths are found).
+ * (default 10000,30000; scripts/local-stack.sh shows how the peers' paths are found). The load
+ * average is printed with the table: the creation rate and list times depend on it.
  */
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { Agent, request } from "node:https";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { kubeServiceAccountSource } from "../src/adapters/kubernetes/service-accounts.js";
@@ -157,6 +160,11 @@ try {
     ]);
     process.stdout.write(`${rows.at(-1)?.join("  ") ?? ""}\n`);
   }
+  process.stdout.write(
+    `\nload average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}\n`,
+  );
   process.stdout.write(
     `\n${table(
       [

@@ -1,237 +1,274 @@
 /**
- * The webhook over real HTTPS on loopback, beside a baseline measured in the same run: a bare Node
- * HTTPS server with the same certificate that parses each AdmissionReview and answers "allowed"
- * with no patch, the floor of any Node webhook. Also: the size of our targeted patches beside
- * upstream's whole-container patches for upstream's own test pods.
+ * The webhook under load, beside a bare Node.js HTTPS server (the floor of any Node webhook) and
+ * upstream's webhook (when test/peers/build-upstream-webhook.sh has built it), each its own process
+ * pinned to CPU 0. The load comes from vegeta (test/peers/build-vegeta.sh, built when missing) pinned
+ * to CPU 1: it sends at a fixed rate whatever the latency (an open model), so a slow answer cannot
+ * hold the next request back and hide its own delay (no coordinated omission). Every request is the
+ * AdmissionReview kube-apiserver sent for a 4-container pod (test/fixtures/admission-review, 14 KB with
+ * its managedFields), over HTTP/1.1 keep-alive. Each round runs every server at each fixed rate and
+ * at saturation (a closed loop), all over `BENCH_WORKERS` keep-alive connections, the servers' order rotating from
+ * round to round; the table gives the medians over rounds and the ratios to the other servers.
  *
- * Both servers and the load generator share this process (2 cores): compare the rows, not the
- * absolute numbers with a cluster's. Run: node dist/bench/webhook.js [requests] [concurrency]
+ * Run: node dist/bench/webhook.js  (env: BENCH_ROUNDS=3, BENCH_SECONDS=10, BENCH_RATES=500,1000,
+ * BENCH_WORKERS=8, BENCH_UPSTREAM=0 to leave upstream out, IRSA_VEGETA and IRSA_UPSTREAM_WEBHOOK to use other binaries, BENCH_NODE_ARGS for
+ * our webhook's node flags, e.g. --cpu-prof)
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { createServer, request, Agent } from "node:https";
-import type { AddressInfo } from "node:net";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parse as parseYaml } from "yaml";
-import { defaultServiceAccountSettings, mutationPatch, webhookConfig } from "../src/core/mutate/index.js";
-import { podAdmitter } from "../src/webhook/admit.js";
-import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../src/webhook/sa-cache.js";
-import { WebhookMetrics } from "../src/webhook/metrics.js";
-import { startWebhookServer } from "../src/webhook/server.js";
-import { silentLog as quiet } from "../src/runtime/log.js";
 import { createCa, issueServingCert } from "../src/adapters/pki/index.js";
+import { httpCall } from "../src/stack/http.js";
 import { stopAll, tempDir } from "../src/stack/processes.js";
-import { fmt, percentile, table } from "./lib.js";
+import { fmt, table } from "./lib.js";
+import {
+  cpuSeconds,
+  peerBinary,
+  pinned,
+  REPO,
+  rss,
+  startBare,
+  startFakeKubeApi,
+  startOurs,
+  startUpstream,
+  type BenchServer,
+} from "./webhook-servers.js";
 
-/** Upstream's test pods, data kept in the repository (this file runs as dist/bench/webhook.js). */
-const UPSTREAM_WEBHOOK_FIXTURES = fileURLToPath(
-  new URL("../../test/fixtures/upstream-webhook/", import.meta.url),
-);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RATES = (process.env.BENCH_RATES ?? "500,1000")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
+const REVIEW = join(REPO, "test/fixtures/admission-review/pod-create.json");
 
-const REQUESTS = Number(process.argv[2] ?? 4000);
-const CONCURRENCY = Number(process.argv[3] ?? 8);
-const ROLE_ARN = "arn:aws:iam::111122223333:role/app";
-
-function review(i: number): string {
-  const container = (name: string) => ({
-    name,
-    image: `registry.example.com/${name}:1`,
-    env: Array.from({ length: 8 }, (_, j) => ({ name: `VAR_${j}`, value: `v${j}` })),
-    resources: { requests: { cpu: "100m" } },
-    startupProbe: { httpGet: { path: "/healthz", port: 8080 } },
-  });
-  return JSON.stringify({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: `uid-${i}`,
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      operation: "CREATE",
-      namespace: "prod",
-      object: {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: `app-${i}`, namespace: "prod" },
-        spec: { serviceAccountName: "app", containers: [container("app"), container("sidecar")] },
-      },
-    },
-  });
+interface Sample {
+  readonly p50us: number;
+  readonly p99us: number;
+  readonly maxUs: number;
+  /** Successful answers per second. */
+  readonly throughput: number;
+  readonly success: number;
+  readonly cpuUsPerReview: number;
 }
 
-interface LoadResult {
-  readonly latenciesUs: number[];
-  readonly seconds: number;
-  readonly patched: number;
+interface VegetaReport {
+  latencies: { "50th": number; "99th": number; max: number };
+  throughput: number;
+  success: number;
+  requests: number;
+  status_codes: Record<string, number>;
+  errors: string[] | null;
 }
 
-async function load(port: number, ca: string): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca });
-  const bodies = Array.from({ length: 64 }, (_, i) => review(i));
-  const latenciesUs: number[] = [];
-  let next = 0;
-  let patched = 0;
-  const one = (body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const t0 = process.hrtime.bigint();
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port,
-          path: "/mutate",
-          method: "POST",
-          agent,
-          headers: { "Content-Type": "application/json" },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            latenciesUs.push(Number(process.hrtime.bigint() - t0) / 1000);
-            if (res.statusCode !== 200) reject(new Error(`HTTP ${String(res.statusCode)}`));
-            if (Buffer.concat(chunks).includes('"patch"')) patched++;
-            resolve();
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  const worker = async () => {
-    while (next < REQUESTS) await one(bodies[next++ % bodies.length] ?? "");
-  };
-  for (let i = 0; i < 200; i++) await one(bodies[i % bodies.length] ?? ""); // warm-up
-  latenciesUs.length = 0;
-  patched = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  agent.destroy();
-  return { latenciesUs, seconds, patched };
-}
-
-function row(name: string, r: LoadResult): string[] {
-  const l = r.latenciesUs;
-  return [
-    name,
-    fmt(percentile(l, 50), 0),
-    fmt(percentile(l, 90), 0),
-    fmt(percentile(l, 99), 0),
-    fmt(l.length / r.seconds, 0),
-    String(r.patched),
-  ];
-}
-
-/** Bytes of upstream's expected patch and of ours, over upstream's own test pods. */
-function patchSizes(): { cases: number; upstream: number; ours: number } {
-  const dir = UPSTREAM_WEBHOOK_FIXTURES;
-  let upstream = 0;
-  let ours = 0;
-  let cases = 0;
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".pod.yaml"))) {
-    const pod = parseYaml(readFileSync(join(dir, f), "utf8"), { uniqueKeys: false }) as {
-      metadata: { annotations: Record<string, string> };
-    };
-    const a = pod.metadata.annotations;
-    const expected = a["testing.eks.amazonaws.com/expectedPatch"];
-    const role = a["testing.eks.amazonaws.com/serviceAccount/roleArn"];
-    if (expected === undefined || role === undefined) continue;
-    const config = webhookConfig({ jitter: () => 0 });
-    const sa = {
-      ...defaultServiceAccountSettings(config),
-      roleArn: role,
-      audience: a["testing.eks.amazonaws.com/serviceAccount/audience"] ?? config.tokenAudience,
-    };
-    upstream += Buffer.byteLength(expected);
-    ours += Buffer.byteLength(JSON.stringify(mutationPatch(pod, sa, config).patch));
-    cases++;
+function attack(vegeta: string, dir: string, s: BenchServer, rate: number | "max", caFile: string): Sample {
+  const targets = join(dir, `targets-${s.port}.txt`);
+  writeFileSync(
+    targets,
+    `POST https://127.0.0.1:${s.port}/mutate?timeout=10s\nContent-Type: application/json\n@${join(dir, "review.json")}\n`,
+  );
+  const out = join(dir, "results.bin");
+  const rateArgs =
+    rate === "max" ? ["-rate=0", `-max-workers=${WORKERS}`, `-workers=${WORKERS}`] : [`-rate=${rate}/1s`];
+  const cpu0 = cpuSeconds(s.proc.pid);
+  const [cmd, args] = pinned(1, vegeta, [
+    "attack",
+    `-targets=${targets}`,
+    `-duration=${SECONDS}s`,
+    `-root-certs=${caFile}`,
+    "-http2=false",
+    "-keepalive=true",
+    "-max-body=0",
+    // A fixed pool of keep-alive connections, as wrk2 -c: a request that finds none free waits,
+    // and that wait counts in its latency (it was sent on schedule).
+    `-max-connections=${WORKERS}`,
+    "-timeout=10s",
+    `-output=${out}`,
+    ...rateArgs,
+  ]);
+  const a = spawnSync(cmd, args, { encoding: "utf8" });
+  if (a.status !== 0) throw new Error(`vegeta attack on ${s.name}: ${a.stderr}`);
+  const cpu = cpuSeconds(s.proc.pid) - cpu0;
+  const r = spawnSync(vegeta, ["report", "-type=json", out], { encoding: "utf8" });
+  const rep = JSON.parse(r.stdout) as VegetaReport;
+  const ok = rep.status_codes["200"] ?? 0;
+  if (rep.success < 0.999) {
+    process.stderr.write(
+      `  ${s.name} at ${rate}: success ${rep.success} ${JSON.stringify(rep.errors?.slice(0, 3))}\n`,
+    );
   }
-  return { cases, upstream, ours };
+  return {
+    p50us: rep.latencies["50th"] / 1000,
+    p99us: rep.latencies["99th"] / 1000,
+    maxUs: rep.latencies.max / 1000,
+    throughput: rep.throughput,
+    success: rep.success,
+    cpuUsPerReview: ok === 0 ? NaN : (cpu * 1e6) / ok,
+  };
 }
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+};
 
 async function main(): Promise<void> {
+  const vegeta = peerBinary("IRSA_VEGETA", "build-vegeta.sh", "vegeta", true);
+  if (vegeta === undefined) throw new Error("vegeta not built");
+  const upstreamBin =
+    process.env.BENCH_UPSTREAM === "0"
+      ? undefined
+      : peerBinary(
+          "IRSA_UPSTREAM_WEBHOOK",
+          "build-upstream-webhook.sh",
+          "amazon-eks-pod-identity-webhook",
+          false,
+        );
   const dir = await tempDir("bench-webhook");
+  const review = JSON.parse(readFileSync(REVIEW, "utf8")) as {
+    request: { namespace: string; object: { spec: { serviceAccountName: string } } };
+  };
+  writeFileSync(join(dir, "review.json"), JSON.stringify(review));
+  const reviewBytes = Buffer.byteLength(JSON.stringify(review));
   const ca = await createCa(dir);
+  const caFile = join(dir, "ca.pem");
+  writeFileSync(caFile, ca.certPem);
   const cert = await issueServingCert(ca, "webhook");
-
-  const baseline = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const r = JSON.parse(Buffer.concat(chunks).toString()) as { request: { uid: string } };
-      const body = JSON.stringify({
-        apiVersion: "admission.k8s.io/v1",
-        kind: "AdmissionReview",
-        response: { uid: r.request.uid, allowed: true },
+  const kubeApi = await startFakeKubeApi(dir, {
+    namespace: review.request.namespace,
+    name: review.request.object.spec.serviceAccountName,
+    annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/shop-web" },
+  });
+  const opts = {
+    dir,
+    cert,
+    caPem: ca.certPem,
+    kubeconfigFile: kubeApi.kubeconfigFile,
+    webhookFlags: ["--aws-default-region=eu-west-1"],
+    nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((x) => x !== ""),
+  };
+  const servers: BenchServer[] = [await startBare(opts), await startOurs(opts)];
+  if (upstreamBin !== undefined) servers.push(await startUpstream(opts, upstreamBin));
+  // Both webhooks must answer with a patch (their caches have the account) before measuring.
+  for (const s of servers.slice(1)) {
+    for (let i = 0; ; i++) {
+      const res = await httpCall(`https://127.0.0.1:${s.port}/mutate`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(review),
+        ca: ca.certPem,
       });
-      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((r) => baseline.listen(0, "127.0.0.1", r));
-  const baselineResult = await load((baseline.address() as AddressInfo).port, ca.certPem);
-  await new Promise<void>((r) => {
-    baseline.close(() => {
-      r();
-    });
-  });
-
-  const config = webhookConfig({ awsDefaultRegion: "eu-west-1", jitter: () => 0 });
-  const cache = new ServiceAccountCache(
-    {
-      list: () =>
-        Promise.resolve({
-          items: [
-            { namespace: "prod", name: "app", annotations: { "eks.amazonaws.com/role-arn": ROLE_ARN } },
-          ],
-          resourceVersion: "1",
-        }),
-      watch: (_rv, _on, signal) =>
-        new Promise<void>((resolve) => {
-          signal.addEventListener("abort", () => {
-            resolve();
-          });
-        }),
-      get: () => Promise.resolve(undefined),
-    },
-    { annotationKeys: serviceAccountAnnotationKeys(config.annotationPrefix), getTimeoutMs: 1000, log: quiet },
+      if (res.text.includes('"patch"')) break;
+      if (i > 100) throw new Error(`${s.name} does not mutate the review: ${res.text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle = new Map(servers.map((s) => [s.name, rss(s.proc.pid).now]));
+  const loads = [...RATES, "max" as const];
+  const load0 = loadavg();
+  const started = new Date();
+  process.stderr.write(
+    `${servers.length} servers, ${ROUNDS} rounds of ${loads.length} loads × ${SECONDS} s; load average ${load0.map((x) => x.toFixed(2)).join(" ")}\n`,
   );
-  cache.start();
-  const server = await startWebhookServer({
-    host: "127.0.0.1",
-    port: 0,
-    metricsHost: "127.0.0.1",
-    metricsPort: 0,
-    tlsCertFile: cert.certFile,
-    tlsKeyFile: cert.keyFile,
-    admitPod: podAdmitter({ config, cache, gracePeriodMs: 1000 }),
-    ready: () => cache.synced(),
-    log: quiet,
-    metrics: new WebhookMetrics(undefined, false),
-  });
-  while (!cache.synced()) await new Promise((r) => setTimeout(r, 10));
-  const ours = await load(server.port, ca.certPem);
-  await server.close();
-  await cache.stop();
-
-  console.log(`webhook over HTTPS, ${REQUESTS} reviews, ${CONCURRENCY} concurrent keep-alive connections`);
-  console.log(
-    table(
-      ["server", "p50 µs", "p90 µs", "p99 µs", "reviews/s", "patched"],
-      [row("baseline: parse + allow, no patch", baselineResult), row("irsa webhook (lookup + patch)", ours)],
+  for (const s of servers) attack(vegeta, dir, s, 200, caFile); // warm-up (JIT, connections)
+  const samples = new Map<string, Sample[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length] as BenchServer);
+    for (const load of loads) {
+      for (const s of order) {
+        const sample = attack(vegeta, dir, s, load, caFile);
+        const key = `${s.name}|${load}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+        process.stderr.write(
+          `  round ${round + 1} ${s.name} @ ${load}: p50 ${fmt(sample.p50us, 0)} µs, p99 ${fmt(sample.p99us, 0)} µs, ${fmt(sample.throughput, 0)}/s, ${fmt(sample.cpuUsPerReview, 0)} µs CPU/review\n`,
+        );
+      }
+    }
+  }
+  const load1 = loadavg();
+  const med = (name: string, load: number | "max", f: (s: Sample) => number): number =>
+    median((samples.get(`${name}|${load}`) ?? []).map(f));
+  const rows = servers.map((s) => [
+    s.name,
+    ...RATES.flatMap((r) => [
+      fmt(med(s.name, r, (x) => x.p50us) / 1000, 2),
+      fmt(med(s.name, r, (x) => x.p99us) / 1000, 2),
+    ]),
+    fmt(
+      med(s.name, "max", (x) => x.throughput),
+      0,
     ),
+    fmt(
+      med(s.name, "max", (x) => x.cpuUsPerReview),
+      0,
+    ),
+    `${fmt(idle.get(s.name) ?? NaN, 0)} → ${fmt(rss(s.proc.pid).now, 0)} (peak ${fmt(rss(s.proc.pid).peak, 0)})`,
+  ]);
+  const cpu = cpus();
+  console.log(
+    `\n${started.toISOString().slice(0, 10)}, ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node.js ${process.versions.node}; ` +
+      `load average ${load0[0]?.toFixed(2) ?? "?"} before, ${load1[0]?.toFixed(2) ?? "?"} after; ` +
+      `${ROUNDS} rounds × ${SECONDS} s per load, medians; review ${fmt(reviewBytes / 1024, 1)} KiB; ${WORKERS} keep-alive connections\n`,
   );
-  const sizes = patchSizes();
-  console.log(`\npatch bytes over upstream's ${sizes.cases} web-identity test pods`);
   console.log(
     table(
-      ["patch", "bytes", "x upstream"],
       [
-        ["upstream (whole container arrays)", String(sizes.upstream), "1.00"],
-        ["irsa (targeted adds)", String(sizes.ours), fmt(sizes.ours / sizes.upstream, 2)],
+        "server",
+        ...RATES.flatMap((r) => [`p50 ms @${r}/s`, `p99 ms @${r}/s`]),
+        "saturation reviews/s",
+        "CPU µs/review (sat.)",
+        "RSS MiB idle → loaded (peak)",
       ],
+      rows,
     ),
   );
+  const bare = servers[0]?.name ?? "";
+  const ours = servers[1]?.name ?? "";
+  const top = Math.max(...RATES);
+  const ratio = (a: number, b: number): string => fmt(a / b, 2);
+  const ratioRows = [
+    [
+      "saturation, ours / bare",
+      ratio(
+        med(ours, "max", (x) => x.throughput),
+        med(bare, "max", (x) => x.throughput),
+      ),
+    ],
+    [
+      `p99 @${top}/s, ours / bare`,
+      ratio(
+        med(ours, top, (x) => x.p99us),
+        med(bare, top, (x) => x.p99us),
+      ),
+    ],
+  ];
+  const up = servers[2]?.name;
+  if (up !== undefined) {
+    ratioRows.push(
+      [
+        "saturation, ours / upstream",
+        ratio(
+          med(ours, "max", (x) => x.throughput),
+          med(up, "max", (x) => x.throughput),
+        ),
+      ],
+      [
+        `p99 @${top}/s, ours / upstream`,
+        ratio(
+          med(ours, top, (x) => x.p99us),
+          med(up, top, (x) => x.p99us),
+        ),
+      ],
+    );
+  }
+  console.log(`\n${table(["ratio", "value"], ratioRows)}`);
+  // Time to write a --cpu-prof profile, when asked for one.
+  for (const s of servers) await s.proc.stop(30_000);
+  kubeApi.server.closeAllConnections();
+  kubeApi.server.close();
 }
 
 try {

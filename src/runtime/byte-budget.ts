@@ -25,6 +25,14 @@ export class ByteBudget {
     return { inUse: this.inUse, waiting: this.waiters.length };
   }
 
+  /** Reserves `bytes` (capped at the limit) if they fit now, with no one waiting before; else undefined. */
+  tryAcquire(bytes: number): (() => void) | undefined {
+    const n = Math.min(Math.max(0, bytes), this.limit);
+    if (this.waiters.length > 0 || this.inUse + n > this.limit) return undefined;
+    this.inUse += n;
+    return this.releaser(n);
+  }
+
   /**
    * Reserves `bytes` (capped at the limit); resolves with the release function once they fit, or
    * with undefined if they did not within `waitMs` or `signal` aborted first.

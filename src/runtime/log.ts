@@ -8,6 +8,8 @@ export interface Log {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** Whether lines at `level` are written (pino's); absent: assume they are. */
+  isLevelEnabled?(level: LogLevel): boolean;
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -16,4 +18,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const nothing = (): void => undefined;
 
 /** Drops every line. */
-export const silentLog: Log = { debug: nothing, info: nothing, warn: nothing, error: nothing };
+export const silentLog: Log = {
+  debug: nothing,
+  info: nothing,
+  warn: nothing,
+  error: nothing,
+  isLevelEnabled: () => false,
+};

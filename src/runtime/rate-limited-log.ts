@@ -17,7 +17,7 @@ export interface RateLimitedLogOptions {
   readonly now?: () => number;
 }
 
-type Level = keyof Log;
+type Level = "debug" | "info" | "warn" | "error";
 
 /** `log`, with each message (per level) limited to a token bucket. */
 export function rateLimitedLog(log: Log, o: RateLimitedLogOptions = {}): Log {
@@ -58,5 +58,11 @@ export function rateLimitedLog(log: Log, o: RateLimitedLogOptions = {}): Log {
         log[level](obj, msg);
       }
     };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    ...(log.isLevelEnabled !== undefined && { isLevelEnabled: log.isLevelEnabled.bind(log) }),
+  };
 }

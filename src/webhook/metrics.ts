@@ -98,6 +98,54 @@ export class WebhookMetrics {
     if (defaultMetrics) collectDefaultMetrics({ register: registry });
   }
 
+  private readonly admissionChildren = new Map<string, { observe(s: number): void; inc(): void }>();
+  private readonly httpChildren = new Map<string, { inc(): void }>();
+  private readonly lookupChildren = new Map<string, { inc(): void }>();
+
+  /**
+   * One answered review: its duration and count under `result`. The labelled children are looked
+   * up once per label value and kept (prom-client otherwise hashes the labels on every call).
+   */
+  admission(result: string, seconds: number): void {
+    let c = this.admissionChildren.get(result);
+    if (c === undefined) {
+      const duration = this.duration.labels({ result });
+      const requests = this.requests.labels({ result });
+      c = {
+        observe: (s) => {
+          duration.observe(s);
+        },
+        inc: () => {
+          requests.inc();
+        },
+      };
+      this.admissionChildren.set(result, c);
+    }
+    c.observe(seconds);
+    c.inc();
+  }
+
+  /** One HTTP answer, by verb, path and status (bounded label sets, see mutate-route.ts). */
+  httpRequest(verb: string, path: string, code: number): void {
+    const key = `${verb} ${path} ${code}`;
+    let c = this.httpChildren.get(key);
+    if (c === undefined) {
+      c = this.httpRequests.labels({ verb, path, code });
+      this.httpChildren.set(key, c);
+    }
+    c.inc();
+  }
+
+  /** One ServiceAccount lookup, by how it was answered. */
+  lookup(via: string): void {
+    let c = this.lookupChildren.get(via);
+    if (c === undefined) {
+      c = this.lookups.labels({ via });
+      this.lookupChildren.set(via, c);
+    }
+    c.inc();
+  }
+
   readonly onGet = (outcome: GetOutcome): void => {
     this.gets.inc({ outcome });
   };

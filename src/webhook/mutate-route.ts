@@ -21,7 +21,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIrsaError } from "../core/errors.js";
 import {
-  admissionResponse,
+  admissionResponseText,
   isPodCreate,
   parseAdmissionReview,
   type PodCreateRequest,
@@ -29,7 +29,7 @@ import {
 import { parseGoDuration } from "../core/go/parse.js";
 import { BodyTooLarge, ClientAborted, readBody, RequestTimedOut } from "../runtime/body.js";
 import { ByteBudget } from "../runtime/byte-budget.js";
-import { errorBody, pathOf, send } from "../runtime/http.js";
+import { errorBody, send } from "../runtime/http.js";
 import type { Log } from "../runtime/log.js";
 import { rateLimitedLog } from "../runtime/rate-limited-log.js";
 import { DEADLINE_MARGIN_MS } from "./admit.js";
@@ -84,7 +84,7 @@ export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /**
  * 8 MiB of request bodies processed at once: parsing a pod packed with tiny objects takes ten or
- * more times its bytes, and the manifest's limit is 256 MiB. Typical 15 KB reviews: 500 at once.
+ * more times its bytes, and the manifest's limit is 512 MiB. Typical 15 KB reviews: 500 at once.
  */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
@@ -98,18 +98,80 @@ export interface MutateRouteOptions {
   readonly maxBodyBytes?: number | undefined;
   /** Request bytes read, parsed and answered at once; default DEFAULT_MAX_BYTES_IN_FLIGHT. */
   readonly maxBytesInFlight?: number | undefined;
+  /** How often the info-level summary of the reviews answered is logged; default 60 s. */
+  readonly summaryIntervalMs?: number | undefined;
+}
+
+export const DEFAULT_SUMMARY_INTERVAL_MS = 60_000;
+
+/**
+ * Counts of the reviews answered, by result, logged at info every interval in which there were
+ * some (one line a minute instead of one per pod; each pod's line is at debug).
+ */
+class Summary {
+  private counts = new Map<AdmissionResult, number>();
+  private since = Date.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly log: Log,
+    intervalMs: number,
+  ) {
+    this.timer = setInterval(() => {
+      this.flush();
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  count(result: AdmissionResult): void {
+    this.counts.set(result, (this.counts.get(result) ?? 0) + 1);
+  }
+
+  flush(): void {
+    const now = Date.now();
+    if (this.counts.size > 0) {
+      let total = 0;
+      for (const n of this.counts.values()) total += n;
+      const byResult = Object.fromEntries(this.counts);
+      this.log.info(
+        { seconds: Math.round((now - this.since) / 1000), total, ...byResult },
+        "admission reviews answered",
+      );
+      this.counts = new Map();
+    }
+    this.since = now;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+  }
+}
+
+export interface MutateRoute {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Stops the summary timer and logs what it has not yet. */
+  close(): void;
 }
 
 /** kube-apiserver appends `?timeout=10s` (its deadline for this call) to the webhook URL. */
 function budgetOf(req: IncomingMessage): number | undefined {
   const url = req.url ?? "/";
+  // The same URL on every call from one API server: parsed once.
+  if (url === lastUrl) return lastBudget;
   const q = url.indexOf("?");
-  if (q < 0) return undefined;
-  const t = new URLSearchParams(url.slice(q + 1)).get("timeout");
-  if (t === null) return undefined;
-  const ms = parseGoDuration(t);
-  return ms !== undefined && ms > 0 ? ms : undefined;
+  let budget: number | undefined;
+  if (q >= 0) {
+    const t = new URLSearchParams(url.slice(q + 1)).get("timeout");
+    const ms = t === null ? undefined : parseGoDuration(t);
+    budget = ms !== undefined && ms > 0 ? ms : undefined;
+  }
+  lastUrl = url;
+  lastBudget = budget;
+  return budget;
 }
+let lastUrl: string | undefined;
+let lastBudget: number | undefined;
 
 /** Label values from a fixed set, so stray requests cannot grow the metric's series. */
 const KNOWN_PATHS = new Set(["/mutate", "/healthz", "/livez", "/readyz"]);
@@ -134,8 +196,10 @@ function podLogFields(req: PodCreateRequest): Record<string, unknown> {
 }
 
 /** The /mutate route: one AdmissionReview in, one answer out. */
-export function mutateRoute(opts: MutateRouteOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function mutateRoute(opts: MutateRouteOptions): MutateRoute {
   const { log, metrics } = opts;
+  const debug = log.isLevelEnabled?.("debug") ?? true;
+  const summary = new Summary(log, opts.summaryIntervalMs ?? DEFAULT_SUMMARY_INTERVAL_MS);
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const budget = new ByteBudget(opts.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);
   // What a client controls (its own malformed input) is logged, but not thousands of times.
@@ -158,15 +222,21 @@ export function mutateRoute(opts: MutateRouteOptions): (req: IncomingMessage, re
     }
     const declared = Number(req.headers["content-length"]);
     const reserve = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBody) : maxBody;
-    const gone = new AbortController();
-    res.once("close", () => {
-      gone.abort();
-    });
     const budgetMs = budgetOf(req);
-    const waitMs = (budgetMs ?? DEFAULT_BUDGET_WAIT_MS) - Number(process.hrtime.bigint() - start) / 1e6;
-    const release = await budget.acquire(reserve, waitMs - DEADLINE_MARGIN_MS, gone.signal);
+    // Room at once is the common case: no wait, so no signal to build for one.
+    let release = budget.tryAcquire(reserve);
+    let gone: AbortController | undefined;
     if (release === undefined) {
-      if (gone.signal.aborted) return "client_aborted";
+      const g = new AbortController();
+      gone = g;
+      res.once("close", () => {
+        g.abort();
+      });
+      const waitMs = (budgetMs ?? DEFAULT_BUDGET_WAIT_MS) - Number(process.hrtime.bigint() - start) / 1e6;
+      release = await budget.acquire(reserve, waitMs - DEADLINE_MARGIN_MS, g.signal);
+    }
+    if (release === undefined) {
+      if (gone?.signal.aborted === true) return "client_aborted";
       clientLog.warn(
         { remote: req.socket.remoteAddress, bytes: reserve, ...budget.stats() },
         "too many bytes of AdmissionReviews in flight; answered 503",
@@ -214,20 +284,19 @@ export function mutateRoute(opts: MutateRouteOptions): (req: IncomingMessage, re
       throw e;
     }
     if (!isPodCreate(review)) {
-      send(res, 200, JSON.stringify(admissionResponse(review, undefined)));
+      send(res, 200, admissionResponseText(review, undefined));
       return "skipped";
     }
     let decision: PodDecision;
     try {
-      const budget = budgetOf(req);
       const spent = Number(process.hrtime.bigint() - start) / 1e6;
-      decision = await opts.admitPod(review, budget === undefined ? undefined : budget - spent);
+      decision = await opts.admitPod(review, budgetMs === undefined ? undefined : budgetMs - spent);
     } catch (e) {
       if (isIrsaError(e) && e.code === "POD_INVALID") {
         // The client's input, not our failure: warn (rate-limited), admit unchanged, say why.
         clientLog.warn({ ...podLogFields(review), err: e.message }, "pod not mutated: malformed pod");
         const warning = `irsa webhook: pod not mutated: ${e.message}`;
-        send(res, 200, JSON.stringify(admissionResponse(review, undefined, [warning])));
+        send(res, 200, admissionResponseText(review, undefined, [warning]));
         return "invalid_pod";
       }
       // Never deny a pod over our own failure: admit it unchanged and say why.
@@ -236,26 +305,29 @@ export function mutateRoute(opts: MutateRouteOptions): (req: IncomingMessage, re
         "pod not mutated: mutation failed",
       );
       const warning = `irsa webhook: pod not mutated: ${isIrsaError(e) ? e.message : "internal error, see the webhook logs"}`;
-      send(res, 200, JSON.stringify(admissionResponse(review, undefined, [warning])));
+      send(res, 200, admissionResponseText(review, undefined, [warning]));
       return "error";
     }
-    if (decision.lookup !== undefined) metrics.lookups.inc({ via: decision.lookup });
+    if (decision.lookup !== undefined) metrics.lookup(decision.lookup);
     const mutated = decision.patch.length > 0;
-    const fields = { ...podLogFields(review), ...decision.fields, reason: decision.reason };
-    if (mutated) log.info({ ...fields, operations: decision.patch.length }, "pod mutated");
-    else log.debug(fields, "pod not mutated");
-    send(res, 200, JSON.stringify(admissionResponse(review, decision.patch, decision.warnings)));
+    // One line per pod only at debug: at info, the periodic summary counts them.
+    if (debug) {
+      const fields = { ...podLogFields(review), ...decision.fields, reason: decision.reason };
+      if (mutated) log.debug({ ...fields, operations: decision.patch.length }, "pod mutated");
+      else log.debug(fields, "pod not mutated");
+    }
+    send(res, 200, admissionResponseText(review, decision.patch, decision.warnings));
     if (decision.overLimit === true) return "over_limit";
     return mutated ? "mutated" : "unchanged";
   }
 
-  return (req, res) => {
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
     const start = process.hrtime.bigint();
     metrics.inFlight.inc();
     res.on("close", () => {
       metrics.inFlight.dec();
     });
-    const path = pathOf(req);
+    const path = "/mutate";
     mutate(req, res, start)
       .catch((e: unknown) => {
         log.error({ err: String((e as Error).stack ?? e) }, "admission request failed");
@@ -266,15 +338,18 @@ export function mutateRoute(opts: MutateRouteOptions): (req: IncomingMessage, re
       .then(
         (result) => {
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-          metrics.duration.observe({ result }, seconds);
-          metrics.requests.inc({ result });
+          metrics.admission(result, seconds);
+          summary.count(result);
           // No status went out to a client that hung up, so there is no code to count.
-          if (result === "timeout") metrics.httpRequests.inc({ verb: verbLabel(req), path, code: 408 });
-          else if (result !== "client_aborted") {
-            metrics.httpRequests.inc({ verb: verbLabel(req), path, code: res.statusCode });
-          }
+          if (result === "timeout") metrics.httpRequest(verbLabel(req), path, 408);
+          else if (result !== "client_aborted") metrics.httpRequest(verbLabel(req), path, res.statusCode);
         },
         () => undefined,
       );
   };
+  return Object.assign(route, {
+    close: () => {
+      summary.close();
+    },
+  });
 }

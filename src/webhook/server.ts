@@ -115,7 +115,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         }
         if (!healthRoute(req, res, readiness))
           send(res, 404, errorBody("NOT_FOUND", `no handler for ${path}`));
-        metrics.httpRequests.inc({ verb: verbLabel(req), path: pathLabel(path), code: res.statusCode });
+        metrics.httpRequest(verbLabel(req), pathLabel(path), res.statusCode);
       },
     });
     health = await startHealthServer({
@@ -127,6 +127,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     });
   } catch (e) {
     tls.close();
+    mutate.close();
     await https?.close(0);
     throw e;
   }
@@ -150,6 +151,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         );
       }
       await healthServer.close();
+      mutate.close();
       log.info({}, "webhook stopped");
     })();
     return closed;

@@ -1012,6 +1012,13 @@ describe("irsa webhook --watch-container-credentials-config (child process, fake
     const plain = await admit("plain");
     assert.deepEqual(envOf(plain), {});
     assert.equal(labelsOf(plain), undefined);
-    assert.ok(logs.some((l) => l.msg === "container credentials config reloaded" && l.identities === 1));
+    // Log lines are buffered (up to 250 ms): wait for it rather than expect it with the effect.
+    await until(
+      () =>
+        Promise.resolve(
+          logs.find((l) => l.msg === "container credentials config reloaded" && l.identities === 1),
+        ),
+      "the reload's log line",
+    );
   });
 });

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import {
   admissionResponse,
+  admissionResponseText,
   isPodCreate,
   parseAdmissionReview,
   type AdmissionRequest,
@@ -265,6 +266,27 @@ describe("admissionResponse", () => {
     const body = admissionResponse({ apiVersion: "admission.k8s.io/v1", uid: "u" }, p);
     assert.deepEqual(JSON.parse(Buffer.from(body.response.patch ?? "", "base64").toString("utf8")), p);
   });
+});
+
+describe("admissionResponseText is JSON.stringify(admissionResponse) byte for byte", () => {
+  const cases: [string, Parameters<typeof admissionResponse>][] = [
+    ["no patch", [{ apiVersion: "admission.k8s.io/v1", uid: "u" }, undefined]],
+    ["empty patch", [{ apiVersion: "admission.k8s.io/v1beta1", uid: "u" }, []]],
+    [
+      "patch and warnings",
+      [
+        { apiVersion: "admission.k8s.io/v1", uid: "705ab4f5-6393-11e8-b7cc-42010a800002" },
+        [{ op: "add", path: "/metadata/labels/x", value: 'é ☃ "q" \u2028' }],
+        ['irsa webhook: "quoted" and \\ backslash', "second"],
+      ],
+    ],
+    ["warnings only", [{ apiVersion: "admission.k8s.io/v1", uid: 'u"\\' }, undefined, ["w"]]],
+  ];
+  for (const [name, args] of cases) {
+    it(name, () => {
+      assert.equal(admissionResponseText(...args), JSON.stringify(admissionResponse(...args)));
+    });
+  }
 });
 
 describe("errorBody", () => {

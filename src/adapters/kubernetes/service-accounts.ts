@@ -1,7 +1,14 @@
 /**
- * ServiceAccounts from the API server: list (paged), watch (with bookmarks and a server-side
- * timeout) and get, through @kubernetes/client-node, reduced to the few fields a cache needs.
+ * ServiceAccounts from the API server: list (paged, metadata only), watch (with bookmarks and a
+ * server-side timeout) and get, reduced to the few fields a cache needs. The list asks for
+ * PartialObjectMetadataList (the Accept header kubectl and client-go's metadata informers use):
+ * only names, annotations and versions cross the wire, and the pages are decoded as plain JSON
+ * rather than into the client library's model objects; watch and get go through
+ * @kubernetes/client-node.
  */
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest, type RequestOptions } from "node:https";
+import { emptyManagedFields } from "../../core/skip-managed-fields.js";
 import {
   ApiException,
   CoreV1Api,
@@ -91,6 +98,68 @@ function withSignal(signal: AbortSignal): ConfigurationOptions {
   };
 }
 
+/** Accounts per list page: metadata-only items are small (a few hundred bytes). */
+export const LIST_PAGE_SIZE = 2000;
+
+/** Metadata only, else (a server without it) the full objects, whose metadata reads the same. */
+const METADATA_LIST_ACCEPT =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
+interface ListPage {
+  readonly items?: readonly { readonly metadata?: RawMeta }[] | null;
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
+}
+
+/** An API error with the HTTP status (`code`, as client-node's ApiException), e.g. 410 to relist. */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One GET of a JSON document with the kubeconfig's credentials, aborted with `signal`. */
+async function getJson(kc: KubeConfig, url: URL, accept: string, signal: AbortSignal): Promise<unknown> {
+  const opts: RequestOptions = { method: "GET", headers: { Accept: accept }, signal };
+  await kc.applyToHTTPSOptions(opts);
+  const plain = url.protocol === "http:";
+  if (plain) delete opts.agent;
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          let message = text.slice(0, 500);
+          try {
+            const m = (JSON.parse(text) as { message?: unknown }).message;
+            if (typeof m === "string") message = m;
+          } catch {
+            // not a Status document: keep the text
+          }
+          reject(new KubeApiError(status, `GET ${url.pathname}: HTTP ${status}: ${message}`));
+          return;
+        }
+        try {
+          // managedFields (most of each item's bytes) would only be garbage to collect.
+          resolve(JSON.parse(emptyManagedFields(text)));
+        } catch (e) {
+          reject(new Error(`GET ${url.pathname}: not JSON (${(e as Error).message})`));
+        }
+      });
+    };
+    const req = plain ? httpRequest(url, opts, onResponse) : httpsRequest(url, opts, onResponse);
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /**
  * The real source: the API server through @kubernetes/client-node. Needs get, list and watch on
  * serviceaccounts (cluster-wide, or in `namespace` only).
@@ -107,20 +176,15 @@ export function kubeServiceAccountSource(kc: KubeConfig, namespace?: string): Se
       const items: ServiceAccountRecord[] = [];
       let cont: string | undefined;
       let resourceVersion = "";
+      const server = kc.getCurrentCluster()?.server ?? "";
       do {
-        const page =
-          namespace === undefined
-            ? await api.listServiceAccountForAllNamespaces(
-                { limit: 500, _continue: cont },
-                withSignal(signal),
-              )
-            : await api.listNamespacedServiceAccount(
-                { namespace, limit: 500, _continue: cont },
-                withSignal(signal),
-              );
-        for (const sa of page.items) items.push(fromV1(sa));
+        const url = new URL(`${server.replace(/\/$/, "")}${path}`);
+        url.searchParams.set("limit", String(LIST_PAGE_SIZE));
+        if (cont !== undefined) url.searchParams.set("continue", cont);
+        const page = (await getJson(kc, url, METADATA_LIST_ACCEPT, signal)) as ListPage;
+        for (const item of page.items ?? []) items.push(fromMeta(item.metadata));
         resourceVersion = page.metadata?.resourceVersion ?? "";
-        cont = page.metadata?._continue || undefined;
+        cont = page.metadata?.continue || undefined;
       } while (cont !== undefined);
       return { items, resourceVersion };
     },

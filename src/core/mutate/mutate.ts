@@ -200,6 +200,17 @@ function jittered(seconds: number, config: WebhookConfig): number {
   return DEFAULT_MIN_TOKEN_EXPIRATION + Math.min(bound - 1, Math.max(0, Number.isFinite(j) ? j : 0));
 }
 
+/** The web-identity token file of a config (Linux pods), joined once per config. */
+const tokenFiles = new WeakMap<WebhookConfig, string>();
+function webIdentityTokenFile(config: WebhookConfig): string {
+  let file = tokenFiles.get(config);
+  if (file === undefined) {
+    file = goJoinPath(config.tokenMountPath, WEB_IDENTITY_TOKEN_PATH);
+    tokenFiles.set(config, file);
+  }
+  return file;
+}
+
 /** Decides the mode and what to inject; undefined when the pod is not for this webhook. */
 export function planPodPatch(
   pod: PodView,
@@ -239,7 +250,9 @@ export function planPodPatch(
       ],
     };
   }
-  const tokenFile = tokenFileFor(config.tokenMountPath, WEB_IDENTITY_TOKEN_PATH);
+  const tokenFile = windows
+    ? tokenFileFor(config.tokenMountPath, WEB_IDENTITY_TOKEN_PATH)
+    : webIdentityTokenFile(config);
   return {
     ...common,
     mode: "web-identity",
