@@ -91,4 +91,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "check the whole IRSA chain the way AWS STS will, and say how to fix each broken link",
     load: async () => (await import("./commands/doctor.js")).doctor,
   },
+  {
+    path: ["up"],
+    summary: "run the whole IRSA chain on loopback (kube-apiserver, webhook, STS) until Ctrl-C",
+    load: async () => (await import("./commands/up.js")).up,
+  },
 ];
