@@ -17,10 +17,12 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const nodeBin = dirname(process.execPath);
-const npm = join(nodeBin, "npm");
-/** Only this Node.js on PATH: the installed `irsa` starts through `#!/usr/bin/env node`. */
-const env = { PATH: [nodeBin, "/usr/bin", "/bin"].join(delimiter), npm_config_update_notifier: "false" };
+/** This Node.js first on PATH: npm and the installed `irsa` start through `#!/usr/bin/env node`. */
+const env = {
+  PATH: [dirname(process.execPath), process.env.PATH ?? ""].join(delimiter),
+  npm_config_update_notifier: "false",
+};
+const npm = "npm";
 
 describe("npm pack and install -g", () => {
   let tarball = "";
