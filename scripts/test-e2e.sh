@@ -5,4 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 bash test/peers/build-all.sh --check
-exec node --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 --test-force-exit 'dist/test/e2e/**/*.test.js'
+e2e() { node --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 --test-force-exit "$@"; }
+echo "== e2e, kube-apiserver from $(bash test/peers/build-kube.sh --where)"
+e2e 'dist/test/e2e/**/*.test.js'
+# The compatibility matrix: the webhook, irsa init's flags and irsa up against the other
+# kube-apiserver versions (test/peers/build-kube.sh --matrix).
+for v in $(bash test/peers/build-kube.sh --matrix); do
+  echo "== e2e, kube-apiserver $v (matrix)"
+  K8S_VERSION="$v" e2e dist/test/e2e/webhook.test.js dist/test/e2e/webhook-registration.test.js \
+    dist/test/e2e/webhook-hardening.test.js dist/test/e2e/init.test.js dist/test/e2e/up.test.js
+done

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, chmod, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { access, chmod, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { IrsaError } from "../core/errors.js";
 import { parseKeysPem, type LoadedKey } from "../core/oidc/keys.js";
@@ -157,4 +157,38 @@ export async function withLockFile<T>(path: string, fn: () => Promise<T>, o: Loc
     const now = await readFile(path, "utf8").catch(() => undefined);
     if (now === token) await rm(path, { force: true });
   }
+}
+
+export interface FileToWrite {
+  readonly path: string;
+  readonly data: string | Uint8Array;
+  readonly mode: number;
+}
+
+/**
+ * Writes several files as one: each goes to a temporary file beside its target (directories
+ * created), fsynced; only when every one is written are they renamed into place. A failure
+ * before that removes the temporary files and leaves every target as it was.
+ */
+export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<void> {
+  const staged: { tmp: string; path: string }[] = [];
+  try {
+    for (const f of files) {
+      await mkdir(dirname(f.path), { recursive: true });
+      const tmp = join(dirname(f.path), `.${basename(f.path)}.${randomBytes(6).toString("hex")}.tmp`);
+      const fh = await open(tmp, "wx", f.mode);
+      staged.push({ tmp, path: f.path });
+      try {
+        await fh.writeFile(f.data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await chmod(tmp, f.mode);
+    }
+  } catch (e) {
+    for (const s of staged) await rm(s.tmp, { force: true });
+    throw e;
+  }
+  for (const s of staged) await rename(s.tmp, s.path);
 }

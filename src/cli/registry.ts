@@ -91,4 +91,14 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "check the whole IRSA chain the way AWS STS will, and say how to fix each broken link",
     load: async () => (await import("./commands/doctor.js")).doctor,
   },
+  {
+    path: ["init"],
+    summary: "write a cluster's keys, issuer documents and API-server settings for its distribution",
+    load: async () => (await import("./commands/init.js")).init,
+  },
+  {
+    path: ["up"],
+    summary: "run the whole IRSA chain on loopback (kube-apiserver, webhook, STS) until Ctrl-C",
+    load: async () => (await import("./commands/up.js")).up,
+  },
 ];

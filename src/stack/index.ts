@@ -14,6 +14,8 @@ export { irsa, irsaOk } from "./irsa-cli.js";
 export { startKube, type Kube, type KubeOptions } from "./kube.js";
 export { minioRoleArn, NO_PROXY_ENV, REGION, startMinio, type Minio, type MinioOptions } from "./minio.js";
 export {
+  cachedPeerPath,
+  DEFAULT_KUBE_VERSION,
   IRSA_CLI,
   irsaCliPath,
   locatePeer,
@@ -31,10 +33,12 @@ export {
   startProcess,
   stopAll,
   tempDir,
+  untilStopSignal,
   waitUntil,
   type ManagedProcess,
   type RunResult,
   type StartOptions,
 } from "./processes.js";
+export { startLocalStack, type LocalStack, type LocalStackOptions } from "./local-stack.js";
 export { startIrsaSts, type IrsaSts } from "./sts.js";
 export { startIrsaWebhook, type IrsaWebhook, type IrsaWebhookOptions } from "./webhook.js";

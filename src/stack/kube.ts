@@ -29,6 +29,11 @@ export interface KubeOptions {
   readonly port?: number;
   /** --service-account-issuer; the API server's URL by default. */
   readonly issuer?: string;
+  /**
+   * The service-account flags exactly as given (issuer, key files, JWKS URI), instead of the
+   * stack's own (its `irsa keys generate` key, `issuer`, `apiAudiences`): `irsa init`'s output.
+   */
+  readonly serviceAccountArgs?: readonly string[];
 }
 
 export interface RestartOptions {
@@ -158,10 +163,12 @@ export async function startKube(opts: KubeOptions = {}): Promise<Kube> {
         `--tls-private-key-file=${serving.keyFile}`,
         `--client-ca-file=${ca.certFile}`,
         "--authorization-mode=RBAC",
-        `--service-account-issuer=${issuer}`,
-        ...verifyKeys.map((f) => `--service-account-key-file=${f}`),
-        `--service-account-signing-key-file=${keys.signingKey}`,
-        `--api-audiences=${(opts.apiAudiences ?? [issuer]).join(",")}`,
+        ...(opts.serviceAccountArgs ?? [
+          `--service-account-issuer=${issuer}`,
+          ...verifyKeys.map((f) => `--service-account-key-file=${f}`),
+          `--service-account-signing-key-file=${keys.signingKey}`,
+          `--api-audiences=${(opts.apiAudiences ?? [issuer]).join(",")}`,
+        ]),
         "--service-cluster-ip-range=10.0.0.0/24",
         "--endpoint-reconciler-type=none",
         "--allow-privileged=true",

@@ -1,11 +1,15 @@
 /**
- * Where the local stack finds its peers and the `irsa` CLI. Peer binaries come from environment
- * variables, set by scripts/local-stack.sh from the peer build scripts (their single source of
- * pinned versions and cache paths), so the product never runs test scripts itself. The CLI is this
- * package's own build, found next to this module.
+ * Where the local stack finds its peers and the `irsa` CLI. Each peer binary comes from its
+ * environment variable (scripts/local-stack.sh sets them from the peer build scripts, the single
+ * source of pinned versions and cache paths, so the product never runs test scripts itself); when
+ * that is unset, kube-apiserver and etcd are looked for where test/peers/build-kube.sh puts them:
+ * $IRSA_PEER_CACHE (default ~/.cache/irsa-anywhere/peers)/kube-$K8S_VERSION/bin, K8S_VERSION
+ * defaulting to the version the project is tested with. The CLI is this package's own build,
+ * found next to this module.
  */
 import { constants } from "node:fs";
 import { accessSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { IrsaError } from "../core/errors.js";
 
@@ -30,8 +34,26 @@ const PEER_NAME: Readonly<Record<Peer, string>> = {
   minio: "MinIO",
 };
 
+/** test/peers/build-kube.sh's default K8S_VERSION (a unit test keeps the two equal). */
+export const DEFAULT_KUBE_VERSION = "v1.36.3";
+
 const BUILD_HINT =
   "build the peers with: bash scripts/setup.sh (bash scripts/local-stack.sh sets these variables from the build)";
+
+/** Where build-kube.sh leaves a peer when its environment variable is unset; undefined for MinIO or with no HOME. */
+export function cachedPeerPath(peer: Peer, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (peer === "minio") return undefined;
+  const cache =
+    env.IRSA_PEER_CACHE !== undefined && env.IRSA_PEER_CACHE !== ""
+      ? env.IRSA_PEER_CACHE
+      : env.HOME !== undefined && env.HOME !== ""
+        ? join(env.HOME, ".cache/irsa-anywhere/peers")
+        : undefined;
+  if (cache === undefined) return undefined;
+  const version =
+    env.K8S_VERSION !== undefined && env.K8S_VERSION !== "" ? env.K8S_VERSION : DEFAULT_KUBE_VERSION;
+  return join(cache, `kube-${version}`, "bin", peer === "etcd" ? "etcd" : "kube-apiserver");
+}
 
 function executable(file: string): boolean {
   try {
@@ -42,14 +64,20 @@ function executable(file: string): boolean {
   }
 }
 
-/** One peer's binary, from its environment variable; PEER_NOT_FOUND names the variable when unset. */
+/**
+ * One peer's binary, from its environment variable, else from the peer cache (cachedPeerPath);
+ * PEER_NOT_FOUND names the variable and the cache path looked at.
+ */
 export function locatePeer(peer: Peer, env: NodeJS.ProcessEnv = process.env): string {
   const name = PEER_ENV[peer];
   const file = env[name];
   if (file === undefined || file === "") {
+    const cached = cachedPeerPath(peer, env);
+    if (cached !== undefined && executable(cached)) return cached;
     throw new IrsaError(
       "PEER_NOT_FOUND",
-      `${name} is not set: it must hold the path of the ${PEER_NAME[peer]} binary`,
+      `${name} is not set: it must hold the path of the ${PEER_NAME[peer]} binary` +
+        (cached === undefined ? "" : ` (nor is one built at ${cached})`),
       BUILD_HINT,
     );
   }

@@ -55,11 +55,30 @@ function installExitHook(): void {
       }
     }
   });
+  let exiting = false;
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
-      void stopAll().finally(() => process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGTERM" ? 15 : 1)));
+    process.on(sig, () => {
+      // Someone waits for this signal to stop the stack its own way (`irsa up`): hand it over.
+      const waiters = signalWaiters.splice(0);
+      for (const w of waiters) w(sig);
+      if (waiters.length > 0) return;
+      const code = 128 + (sig === "SIGINT" ? 2 : sig === "SIGTERM" ? 15 : 1);
+      if (exiting) process.exit(code); // a second signal: the 'exit' hook SIGKILLs what is left
+      exiting = true;
+      void stopAll().finally(() => process.exit(code));
     });
   }
+}
+
+const signalWaiters: ((sig: NodeJS.Signals) => void)[] = [];
+
+/**
+ * Resolves with the next SIGINT, SIGTERM or SIGHUP, which then does not stop the stack by itself:
+ * the caller stops it (stopAll()). A further signal while it stops does the default: stop and exit.
+ */
+export function untilStopSignal(): Promise<NodeJS.Signals> {
+  installExitHook();
+  return new Promise((resolve) => signalWaiters.push(resolve));
 }
 
 let setprivPath: string | null | undefined;

@@ -14,6 +14,10 @@ pebble_bin="$(bash "$here/build-pebble.sh" --where)"
 helm_bin="$(bash "$here/build-helm.sh" --where)"
 py_dir="$(bash "$here/setup-python.sh" --where)"
 have_kube() { [ -x "$kube_bin/kube-apiserver" ] && [ -x "$kube_bin/etcd" ]; }
+# The e2e tier's compatibility matrix: more kube-apiserver versions (build-kube.sh --matrix).
+matrix="$(bash "$here/build-kube.sh" --matrix)"
+matrix_bin() { K8S_VERSION="$1" bash "$here/build-kube.sh" --where; }
+have_matrix_kube() { local b; b="$(matrix_bin "$1")"; [ -x "$b/kube-apiserver" ] && [ -x "$b/etcd" ]; }
 have_minio() { [ -x "$minio_bin/minio" ]; }
 have_upstream() { [ -x "$upstream_bin/amazon-eks-pod-identity-webhook" ]; }
 have_pebble() { [ -x "$pebble_bin/pebble" ]; }
@@ -28,6 +32,9 @@ if [ "${1:-}" = "--check" ]; then
   have_pebble || missing+=("Pebble (expected in $pebble_bin; bash test/peers/build-pebble.sh)")
   have_helm || missing+=("helm (expected in $helm_bin; bash test/peers/build-helm.sh)")
   have_python || missing+=("moto and the AWS CLI (expected venv $py_dir; bash test/peers/setup-python.sh)")
+  for v in $matrix; do
+    have_matrix_kube "$v" || missing+=("kube-apiserver and etcd $v for the version matrix (expected in $(matrix_bin "$v"); K8S_VERSION=$v bash test/peers/build-kube.sh)")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "e2e test peers are missing:" >&2
     printf '  - %s\n' "${missing[@]}" >&2
@@ -51,6 +58,16 @@ step() { # name, check function, script
 }
 start="$(now)"
 step "kube-apiserver + etcd" have_kube build-kube.sh
+for v in $matrix; do
+  if have_matrix_kube "$v"; then
+    echo "peers: kube-apiserver + etcd $v (matrix): cached ($(matrix_bin "$v"))"
+    continue
+  fi
+  echo "peers: kube-apiserver + etcd $v (matrix): building (K8S_VERSION=$v bash test/peers/build-kube.sh) ..."
+  t0="$(now)"
+  out="$(K8S_VERSION="$v" bash "$here/build-kube.sh")"
+  echo "peers: kube-apiserver + etcd $v (matrix): built in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')s ($out)"
+done
 step "minio" have_minio build-minio.sh
 step "upstream webhook" have_upstream build-upstream-webhook.sh
 step "pebble" have_pebble build-pebble.sh

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver and etcd from the Go module proxy into a cache outside the repository.
 # Re-runs are a no-op once the pinned binaries exist.
-# Usage: build-kube.sh (prints the bin dir); build-kube.sh --where (prints it, builds nothing).
+# Usage: build-kube.sh (prints the bin dir); build-kube.sh --where (prints it, builds nothing);
+#        build-kube.sh --matrix (prints the other versions the e2e tier runs against, builds nothing).
+# K8S_VERSION picks the version (default below); each version has its own cache dir.
 set -euo pipefail
+# The compatibility matrix: besides the default, the newest release the Go module proxy serves and
+# an older minor that k3s and RKE2 fleets still run. IRSA_K8S_MATRIX (even empty) replaces it.
+K8S_MATRIX="${IRSA_K8S_MATRIX-v1.37.2 v1.33.13}"
+if [ "${1:-}" = "--matrix" ]; then echo "$K8S_MATRIX"; exit 0; fi
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 CACHE="${IRSA_PEER_CACHE:-$HOME/.cache/irsa-anywhere/peers}"
 OUT="$CACHE/kube-$K8S_VERSION"

@@ -107,8 +107,8 @@ describe("import boundaries (eslint/boundaries.js)", () => {
       /test\//,
     ],
     [
-      "the main job importing the test harness",
-      "scripts/local-stack.ts",
+      "a script importing the test harness",
+      "scripts/x.ts",
       'import { startKube } from "../test/e2e/harness/index.js";',
       /test\//,
     ],

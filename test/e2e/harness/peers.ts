@@ -1,7 +1,8 @@
 /**
  * Where the built peers live. The build scripts in test/peers are the single source of the pinned
  * versions and cache paths (`--where` prints a peer's location without building it); the local
- * stack gets the same paths through environment variables (scripts/local-stack.sh). A missing peer
+ * stack gets the same paths through environment variables (scripts/local-stack.sh) or looks in the
+ * same cache (src/stack/peers.ts). A missing peer
  * is an error that says how to build it: the e2e tier never skips.
  */
 import { spawnSync } from "node:child_process";
