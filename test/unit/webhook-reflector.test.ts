@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { DEFAULT_BACKOFF_MAX_MS } from "../../src/webhook/reflector.js";
 import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../../src/webhook/sa-cache.js";
 import { WebhookMetrics } from "../../src/webhook/metrics.js";
-import { FakeServiceAccountSource, quiet } from "../support/fake-sa-source.js";
+import { FakeServiceAccountSource, quiet, recordingLog } from "../support/fake-sa-source.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
 
@@ -126,6 +126,144 @@ describe("ServiceAccountCache.disconnectedForMs and its gauge", () => {
     source.listFailures = 0;
     await until(() => cache.synced(), "synced");
     assert.equal(cache.disconnectedForMs(), 0);
+    await cache.stop();
+  });
+});
+
+describe("reflector: what it tells the operator", () => {
+  it("logs a failed list at warn with the error, the jittered retry delay and that the cache is not synced", async () => {
+    const source = new FakeServiceAccountSource();
+    source.listFailures = 1;
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 40, backoffMaxMs: 400, log });
+    cache.start();
+    await until(() => cache.synced(), "synced");
+    await cache.stop();
+    const [line, ...more] = log.lines.filter((l) => l.level === "warn");
+    assert.equal(more.length, 0);
+    assert.equal(line?.msg, "service account list failed; the cache may be stale until it answers again");
+    const { err, retryInMs, synced, staleForMs } = line.obj;
+    assert.equal(err, "connect ECONNREFUSED");
+    assert.equal(synced, false);
+    // The first wait is the initial backoff times a jitter in [0.5, 1).
+    assert.ok(
+      typeof retryInMs === "number" && retryInMs >= 20 && retryInMs <= 40,
+      `retryInMs ${String(retryInMs)}`,
+    );
+    // Stale since the failure just logged, not since the epoch.
+    assert.ok(
+      typeof staleForMs === "number" && staleForMs >= 0 && staleForMs < 3_600_000,
+      `staleForMs ${String(staleForMs)}`,
+    );
+  });
+
+  it("logs a failed watch at warn, synced, with how long the cache has been stale through the outage", async () => {
+    const source = new FakeServiceAccountSource();
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, log });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 2 && source.watchers.size === 1, "watching again");
+    await new Promise((r) => setTimeout(r, 30));
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 3 && source.watchers.size === 1, "watching again");
+    await cache.stop();
+    const warns = log.lines.filter((l) => l.level === "warn");
+    assert.deepEqual(
+      warns.map((l) => [l.msg, l.obj.err, l.obj.synced]),
+      [
+        [
+          "service account watch failed; the cache may be stale until it answers again",
+          "socket hang up",
+          true,
+        ],
+        [
+          "service account watch failed; the cache may be stale until it answers again",
+          "socket hang up",
+          true,
+        ],
+      ],
+    );
+    // No event came between the two failures: the second counts from the first.
+    const stale = Number(warns[1]?.obj.staleForMs);
+    assert.ok(stale >= 30 && stale < 3_600_000, `staleForMs ${stale}`);
+  });
+
+  it("logs an ERROR event other than 410 and keeps the watch, without relisting", async () => {
+    const source = new FakeServiceAccountSource();
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, log });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.emit({ type: "ERROR", code: 500, message: "internal error" });
+    source.apply("a", "after", { [ROLE]: "arn:aws:iam::111122223333:role/after" });
+    assert.equal(cache.peek("a", "after")?.[ROLE], "arn:aws:iam::111122223333:role/after");
+    assert.equal(source.listCalls, 1);
+    assert.equal(source.watchCalls.length, 1);
+    await cache.stop();
+    assert.deepEqual(
+      log.lines.filter((l) => l.level === "warn"),
+      [
+        {
+          level: "warn",
+          msg: "service account watch error event",
+          obj: { code: 500, err: "internal error" },
+        },
+      ],
+    );
+  });
+
+  it("logs each relist after a 410 with the resourceVersion that expired", async () => {
+    const source = new FakeServiceAccountSource();
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, log });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.emit({ type: "BOOKMARK", resourceVersion: "180" });
+    source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
+    await cache.stop();
+    assert.deepEqual(
+      log.lines.filter((l) => l.msg.includes("expired")),
+      [
+        {
+          level: "info",
+          msg: "service account watch expired; relisting",
+          obj: { resourceVersion: "180" },
+        },
+      ],
+    );
+  });
+
+  it("says why it gave up on a silent watch: the idle time and the server-side timeout asked for", async () => {
+    const source = new FakeServiceAccountSource();
+    source.deadWatches = 1;
+    const log = recordingLog();
+    const cache = cacheOn(source, {
+      backoffInitialMs: 5,
+      backoffMaxMs: 10,
+      watchTimeoutMs: 40,
+      watchIdleMarginMs: 40,
+      log,
+    });
+    cache.start();
+    await until(() => source.watchers.size === 1, "a new watch after the silent one", 2000);
+    await cache.stop();
+    const [line] = log.lines.filter((l) => l.level === "warn");
+    assert.match(
+      String(line?.obj.err),
+      /^no event or bookmark for (8[0-9]|9[0-9]|1[01][0-9]) ms \(server-side timeout 1 s\): connection taken for dead$/,
+    );
+  });
+
+  it("cuts a list that hangs at listTimeoutMs and lists again", async () => {
+    const source = new FakeServiceAccountSource();
+    source.hangingLists = 1;
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, listTimeoutMs: 30 });
+    cache.start();
+    await until(() => cache.synced(), "synced after the hanging list was cut", 3000);
+    assert.equal(source.listCalls, 2);
     await cache.stop();
   });
 });

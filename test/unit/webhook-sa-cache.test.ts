@@ -14,7 +14,7 @@ import {
   serviceAccountAnnotationKeys,
   type ServiceAccountRecord,
 } from "../../src/webhook/sa-cache.js";
-import { FakeServiceAccountSource as FakeSource, quiet } from "../support/fake-sa-source.js";
+import { FakeServiceAccountSource as FakeSource, quiet, recordingLog } from "../support/fake-sa-source.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
 const AUD = "eks.amazonaws.com/audience";
@@ -625,5 +625,52 @@ describe("ServiceAccountCache: a watch that goes silent", () => {
     } finally {
       await cache.stop();
     }
+  });
+});
+
+describe("ServiceAccountCache: what it tells the operator", () => {
+  it("says once that the cache is synced, with how many accounts at which resourceVersion", async () => {
+    const source = new FakeSource();
+    source.put("a", "one");
+    source.put("a", "two");
+    const log = recordingLog();
+    const { cache } = await started(source, { log });
+    source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
+    await cache.stop();
+    const synced = log.lines.filter((l) => l.msg === "service account cache synced");
+    assert.deepEqual(synced, [
+      {
+        level: "info",
+        msg: "service account cache synced",
+        obj: { serviceAccounts: 2, resourceVersion: "102" },
+      },
+    ]);
+  });
+
+  it("logs a failed direct GET at warn with the account and the error, a 404 at debug", async () => {
+    const source = new FakeSource();
+    const log = recordingLog();
+    const { cache } = await started(source, { log });
+    source.getImpl = () => Promise.reject(new Error("forbidden"));
+    assert.equal((await cache.lookup("a", "denied", 30)).via, "miss");
+    source.getImpl = () => Promise.reject("not an Error"); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors
+    assert.equal((await cache.lookup("a", "odd", 30)).via, "miss");
+    source.getImpl = undefined;
+    assert.equal((await cache.lookup("a", "absent", 30)).via, "miss");
+    await cache.stop();
+    const failed = "direct service account lookup failed; waiting for the watch until the grace period ends";
+    assert.deepEqual(
+      log.lines.filter((l) => l.level !== "info"),
+      [
+        { level: "warn", msg: failed, obj: { namespace: "a", name: "denied", err: "forbidden" } },
+        { level: "warn", msg: failed, obj: { namespace: "a", name: "odd", err: "not an Error" } },
+        {
+          level: "debug",
+          msg: "service account not found by direct lookup",
+          obj: { namespace: "a", name: "absent" },
+        },
+      ],
+    );
   });
 });
