@@ -509,6 +509,121 @@ describe("ServiceAccountCache.lookup: grace period and direct GET", () => {
   });
 });
 
+describe("ServiceAccountCache: what it hands out and remembers", () => {
+  it("treats annotations that are null like none, from a list and from the watch", async () => {
+    const source = new FakeSource();
+    source.items.set("a/listed", {
+      namespace: "a",
+      name: "listed",
+      annotations: null,
+      resourceVersion: "90",
+    });
+    const { cache } = await started(source);
+    source.emit({ type: "ADDED", object: { namespace: "a", name: "watched", annotations: null } });
+    assert.deepEqual(cache.peek("a", "listed"), {});
+    assert.deepEqual(cache.peek("a", "watched"), {});
+    await cache.stop();
+  });
+
+  it("drops a kept annotation whose value is not a string", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    // A source bug, not something kube-apiserver sends: the cache keeps strings only.
+    const annotations = { [ROLE]: 42, [AUD]: "sts.amazonaws.com" } as unknown as Record<string, string>;
+    source.emit({ type: "ADDED", object: { namespace: "a", name: "x", annotations } });
+    assert.deepEqual(cache.peek("a", "x"), { [AUD]: "sts.amazonaws.com" });
+    await cache.stop();
+  });
+
+  it("hands out annotations no caller can change behind the cache's back", async () => {
+    const source = new FakeSource();
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x" });
+    source.put("a", "bare");
+    const { cache } = await started(source);
+    assert.ok(Object.isFrozen(cache.peek("a", "x")));
+    assert.ok(Object.isFrozen(cache.peek("a", "bare")));
+    assert.ok(Object.isFrozen((await cache.lookup("a", "x", 0)).annotations));
+    await cache.stop();
+  });
+
+  it("lists every cached account by namespace/name with what it keeps", async () => {
+    const source = new FakeSource();
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x", other: "dropped" });
+    source.put("b", "y");
+    const { cache } = await started(source);
+    assert.deepEqual(Object.fromEntries(cache.entries()), {
+      "a/x": { [ROLE]: "arn:aws:iam::111122223333:role/x" },
+      "b/y": {},
+    });
+    assert.equal(cache.size(), 2);
+    await cache.stop();
+  });
+
+  it("reports synced once, not again on each relist", async () => {
+    const source = new FakeSource();
+    const synced: boolean[] = [];
+    const { cache } = await started(source, { onSynced: (s) => synced.push(s) });
+    for (let i = 0; i < 2; i++) {
+      source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+      await until(() => source.listCalls === i + 2 && source.watchers.size === 1, "relisted");
+    }
+    await cache.stop();
+    assert.deepEqual(synced, [true]);
+  });
+
+  it("after stop(), answers a lookup of an unknown account at once, without a GET", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    await cache.stop();
+    source.put("a", "late");
+    assert.deepEqual(await cache.lookup("a", "late", 10_000), { annotations: undefined, via: "no-wait" });
+    assert.deepEqual(source.getCalls, []);
+  });
+
+  it("starts one list/watch loop however often start() is called", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    cache.start();
+    cache.start();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(source.listCalls, 1);
+    assert.equal(source.watchers.size, 1);
+    await cache.stop();
+  });
+
+  for (const [how, seen] of [
+    [
+      "the watch",
+      (source: FakeSource) => {
+        source.apply("a", "back");
+      },
+    ],
+    [
+      "a relist",
+      (source: FakeSource) => {
+        source.put("a", "back");
+        source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+      },
+    ],
+  ] as const) {
+    it(`forgets a remembered 404 once ${how} delivers the account`, async () => {
+      const source = new FakeSource();
+      const skipped: string[] = [];
+      const { cache, gets } = await started(source, { onGetSkipped: (why) => skipped.push(why) });
+      assert.equal((await cache.lookup("a", "back", 20)).via, "miss");
+      assert.deepEqual(gets, ["not_found"]);
+      seen(source);
+      await until(() => cache.peek("a", "back") !== undefined, "delivered");
+      // Deleted again before the 404 would have expired: a new lookup asks the API server.
+      source.remove("a", "back");
+      assert.equal((await cache.lookup("a", "back", 20)).via, "miss");
+      assert.deepEqual(gets, ["not_found", "not_found"]);
+      assert.deepEqual(skipped, []);
+      await cache.stop();
+    });
+  }
+});
+
 describe("ServiceAccountCache: no per-call growth on its long-lived stop signal", () => {
   /**
    * The cache's stop signal lives as long as the process; every direct GET derives a signal from it.
