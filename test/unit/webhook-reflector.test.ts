@@ -267,3 +267,64 @@ describe("reflector: what it tells the operator", () => {
     await cache.stop();
   });
 });
+
+describe("reflector: what a watch's end means", () => {
+  it("relists when the watch fails with code 410 as well as statusCode 410", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10 });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.endWatches(Object.assign(new Error("Gone"), { code: 410 }));
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
+    await cache.stop();
+  });
+
+  it("resumes without relisting after a failure that is no Error object, and logs it as text", async () => {
+    const source = new FakeServiceAccountSource();
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, log });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.endWatches(null as unknown as Error);
+    await until(() => source.watchCalls.length === 2 && source.watchers.size === 1, "watching again");
+    source.endWatches("reset" as unknown as Error);
+    await until(() => source.watchCalls.length === 3 && source.watchers.size === 1, "watching again");
+    await cache.stop();
+    assert.equal(source.listCalls, 1);
+    assert.deepEqual(
+      log.lines.filter((l) => l.level === "warn").map((l) => l.obj.err),
+      ["null", "reset"],
+    );
+  });
+
+  it("keeps the resume point when an event carries no resourceVersion", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10 });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.apply("a", "x"); // rv 101
+    source.emit({ type: "ADDED", object: { namespace: "a", name: "z", resourceVersion: "" } });
+    source.emit({ type: "ADDED", object: { namespace: "a", name: "y" } });
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 2, "watching again");
+    assert.deepEqual(source.watchCalls, ["100", "101"]);
+    assert.equal(source.listCalls, 1, "no relist either");
+    await cache.stop();
+  });
+
+  it("re-makes a watch the server ends at once, again and again, after a backoff, not in a loop", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 50, backoffMaxMs: 100 });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    const end = Date.now() + 300;
+    while (Date.now() < end) {
+      source.endWatches();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await cache.stop();
+    // Without the backoff a watch is made every few microseconds: thousands in 300 ms.
+    assert.ok(source.watchCalls.length <= 10, `${source.watchCalls.length} watches in 300 ms`);
+    assert.equal(source.listCalls, 1);
+  });
+});
