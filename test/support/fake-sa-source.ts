@@ -35,6 +35,11 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
    * never end and never fail; only aborting them settles them. Kept in `deadWatchers`, not `watchers`.
    */
   deadWatches = 0;
+  /**
+   * Watches settle on abort by rejecting with an AbortError, as a client whose request is aborted
+   * does; by default they resolve.
+   */
+  rejectOnAbort = false;
   readonly deadWatchers = new Set<Watcher>();
   /** Replaces the GET behaviour; default answers from `items`. */
   getImpl:
@@ -107,7 +112,9 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
       signal.addEventListener(
         "abort",
         () => {
-          w.end();
+          w.end(
+            this.rejectOnAbort ? new DOMException("This operation was aborted", "AbortError") : undefined,
+          );
         },
         { once: true },
       );

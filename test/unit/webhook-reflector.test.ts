@@ -3,6 +3,7 @@
  * in-memory FAKE source (test/support/fake-sa-source.ts) so outages and recoveries are scripted.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 import { DEFAULT_BACKOFF_MAX_MS } from "../../src/webhook/reflector.js";
 import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../../src/webhook/sa-cache.js";
@@ -326,5 +327,160 @@ describe("reflector: what a watch's end means", () => {
     // Without the backoff a watch is made every few microseconds: thousands in 300 ms.
     assert.ok(source.watchCalls.length <= 10, `${source.watchCalls.length} watches in 300 ms`);
     assert.equal(source.listCalls, 1);
+  });
+});
+
+describe("reflector: watches it gives up on, and stopping", () => {
+  it("ignores what a watch it gave up on delivers afterwards", async () => {
+    const source = new FakeServiceAccountSource();
+    source.deadWatches = 1;
+    const cache = cacheOn(source, {
+      backoffInitialMs: 5,
+      backoffMaxMs: 10,
+      watchTimeoutMs: 20,
+      watchIdleMarginMs: 20,
+    });
+    cache.start();
+    await until(() => source.deadWatchers.size === 1, "watching a dead connection");
+    const [dead] = [...source.deadWatchers];
+    await until(() => source.watchers.size === 1, "a new watch after the silent one");
+    dead?.onEvent({
+      type: "ADDED",
+      object: {
+        namespace: "a",
+        name: "stale",
+        annotations: { [ROLE]: "arn:aws:iam::111122223333:role/stale" },
+      },
+    });
+    assert.equal(cache.peek("a", "stale"), undefined);
+    await cache.stop();
+  });
+
+  it("gives up on a silent watch whose abort rejects without an unhandled rejection", async () => {
+    const source = new FakeServiceAccountSource();
+    source.deadWatches = 1;
+    source.rejectOnAbort = true;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const cache = cacheOn(source, {
+        backoffInitialMs: 5,
+        backoffMaxMs: 10,
+        watchTimeoutMs: 20,
+        watchIdleMarginMs: 20,
+      });
+      cache.start();
+      await until(() => source.watchers.size === 1, "a new watch after the silent one");
+      await new Promise((r) => setTimeout(r, 20));
+      await cache.stop();
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
+  it("relists after a 410 event without logging a failure when the aborted watch rejects", async () => {
+    const source = new FakeServiceAccountSource();
+    source.rejectOnAbort = true;
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, log });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
+    await cache.stop();
+    assert.deepEqual(
+      log.lines.filter((l) => l.level === "warn"),
+      [],
+      "stop() is no failure either",
+    );
+  });
+
+  it("counts a watch the server ends itself as contact: the cache is not disconnected", async () => {
+    let now = 1_000_000;
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, now: () => now });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.endWatches();
+    await until(() => source.watchCalls.length === 2 && source.watchers.size === 1, "watching again");
+    now += 5000;
+    assert.equal(cache.disconnectedForMs(), 0);
+    await cache.stop();
+  });
+
+  it("counts how long the cache is stale from the latest outage, not an earlier one", async () => {
+    const source = new FakeServiceAccountSource();
+    const log = recordingLog();
+    const at: number[] = [];
+    const warn = log.warn.bind(log);
+    log.warn = (obj, msg) => {
+      at.push(Date.now());
+      warn(obj, msg);
+    };
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 10, log });
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 2 && source.watchers.size === 1, "watching again");
+    await new Promise((r) => setTimeout(r, 100));
+    source.emit({ type: "BOOKMARK", resourceVersion: "150" }); // the server answers: the outage is over
+    source.endWatches(new Error("socket hang up"));
+    await until(() => source.watchCalls.length === 3 && source.watchers.size === 1, "watching again");
+    await cache.stop();
+    const stale = log.lines.filter((l) => l.level === "warn").map((l) => Number(l.obj.staleForMs));
+    const gap = (at[1] ?? 0) - (at[0] ?? 0);
+    assert.ok(
+      gap >= 100 && (stale[1] ?? Infinity) < gap,
+      `stale ${String(stale[1])} ms, outages ${gap} ms apart`,
+    );
+  });
+
+  it("waits between backoff/2 and backoff before each retry, whatever the random draw", async () => {
+    const source = new FakeServiceAccountSource();
+    source.listFailures = 10;
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 8, backoffMaxMs: 8, log });
+    cache.start();
+    await until(() => cache.synced(), "synced after ten failed lists", 5000);
+    await cache.stop();
+    const delays = log.lines.filter((l) => l.level === "warn").map((l) => Number(l.obj.retryInMs));
+    assert.equal(delays.length, 10);
+    assert.ok(
+      delays.every((d) => d >= 4 && d <= 8),
+      `retry delays ${delays.join(", ")} ms`,
+    );
+  });
+
+  it("asks for a different server-side timeout on successive watches, so replicas spread out", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 1, backoffMaxMs: 1 });
+    cache.start();
+    for (let i = 1; i <= 5; i++) {
+      await until(() => source.watchCalls.length === i && source.watchers.size === 1, "watching");
+      source.endWatches();
+    }
+    await cache.stop();
+    const asked = new Set(source.watchTimeouts.slice(0, 5));
+    // Each is one of 300 whole seconds: five equal draws happen once in 8 × 10^9 runs.
+    assert.ok(asked.size > 1, `timeoutSeconds ${[...asked].join(", ")}`);
+  });
+
+  it("leaves no listener behind on the stop signal, however often it relists", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 1, backoffMaxMs: 1 });
+    const stop = (cache as unknown as { stopController: AbortController }).stopController.signal;
+    cache.start();
+    await until(() => cache.synced() && source.watchers.size === 1, "watching");
+    const before = getEventListeners(stop, "abort").length;
+    for (let i = 2; i <= 21; i++) {
+      source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+      await until(() => source.listCalls === i && source.watchers.size === 1, "relisted");
+    }
+    assert.equal(getEventListeners(stop, "abort").length, before);
+    await cache.stop();
   });
 });

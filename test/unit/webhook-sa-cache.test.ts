@@ -624,6 +624,104 @@ describe("ServiceAccountCache: what it hands out and remembers", () => {
   }
 });
 
+describe("ServiceAccountCache.lookup: how long a direct GET may take", () => {
+  const slowGet =
+    (ms: number) =>
+    (ns: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined> =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          resolve({ namespace: ns, name, annotations: { [ROLE]: `arn:aws:iam::111122223333:role/${name}` } });
+        }, ms);
+        signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(t);
+            reject(new Error("aborted"));
+          },
+          { once: true },
+        );
+      });
+
+  it("lets a GET that answers within the grace period and its timeout answer the lookup", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { getTimeoutMs: 5000 });
+    source.getImpl = slowGet(30);
+    const r = await cache.lookup("a", "slow", 5000);
+    assert.equal(r.via, "get");
+    assert.equal(r.annotations?.[ROLE], "arn:aws:iam::111122223333:role/slow");
+    await cache.stop();
+  });
+
+  it("cuts a GET at its timeout when that comes before the grace period ends", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getTimeoutMs: 30 });
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    const pending = cache.lookup("a", "hangs", 3000);
+    await until(() => gets.length === 1, "the GET cut at its 30 ms timeout", 1500);
+    assert.deepEqual(gets, ["error"]);
+    source.apply("a", "hangs", { [ROLE]: "arn:aws:iam::111122223333:role/h" });
+    assert.equal((await pending).via, "watch", "still waiting for the watch after the GET failed");
+    await cache.stop();
+  });
+
+  it("cuts a GET at the grace period when that ends before its timeout: it never outlives its waiters", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getTimeoutMs: 5000 });
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    assert.equal((await cache.lookup("a", "hangs", 30)).via, "miss");
+    await until(() => gets.length === 1 && cache.pendingCount() === 0, "the GET cut and forgotten", 1500);
+    assert.deepEqual(gets, ["error"]);
+    await cache.stop();
+  });
+
+  it("makes a GET queued over the rate for the longest waiter, not the first one", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getRate: 2, getBurst: 1 });
+    assert.equal((await cache.lookup("a", "takes-the-token", 10)).via, "miss");
+    source.put("a", "queued", { [ROLE]: "arn:aws:iam::111122223333:role/q" });
+    // The first waiter gives up long before a token comes (500 ms); the second still waits then.
+    const short = cache.lookup("a", "queued", 10);
+    const long = cache.lookup("a", "queued", 3000);
+    assert.equal((await short).via, "miss");
+    assert.equal((await long).via, "get");
+    assert.deepEqual(gets, ["not_found", "found"]);
+    await cache.stop();
+  });
+
+  it("GETs for a new lookup of an account whose queued GET was given up", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getRate: 2, getBurst: 1 });
+    assert.equal((await cache.lookup("a", "takes-the-token", 10)).via, "miss");
+    assert.equal((await cache.lookup("a", "again", 10)).via, "miss", "queued, then nobody waits");
+    source.put("a", "again", { [ROLE]: "arn:aws:iam::111122223333:role/a" });
+    assert.equal((await cache.lookup("a", "again", 3000)).via, "get");
+    assert.deepEqual(gets, ["not_found", "found"]);
+    await cache.stop();
+  });
+
+  it("with a namespace restriction, still looks up accounts in that namespace", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { namespace: "team-a" });
+    source.put("team-a", "fresh", { [ROLE]: "arn:aws:iam::111122223333:role/f" });
+    assert.equal((await cache.lookup("team-a", "fresh", 1000)).via, "get");
+    await cache.stop();
+  });
+
+  it("stop() answers a waiter at once, not when its grace period would end", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    const pending = cache.lookup("a", "x", 60_000);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    await cache.stop();
+    const first = await Promise.race([
+      pending,
+      new Promise((r) => setTimeout(r, 5000, "still waiting 5 s after stop()")),
+    ]);
+    assert.deepEqual(first, { annotations: undefined, via: "miss" });
+  });
+});
+
 describe("ServiceAccountCache: no per-call growth on its long-lived stop signal", () => {
   /**
    * The cache's stop signal lives as long as the process; every direct GET derives a signal from it.
