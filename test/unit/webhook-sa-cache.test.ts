@@ -791,14 +791,16 @@ describe("ServiceAccountCache: a watch that goes silent", () => {
     const source = new FakeSource();
     source.deadWatches = 1; // the first watch's connection is dead: no event, no end, no error
     const { cache } = makeCache(source, { watchTimeoutMs: 40, watchIdleMarginMs: 40 });
+    // Measured from before the start, so a late poll under load cannot shorten it.
+    const t0 = Date.now();
     cache.start();
     try {
       await until(() => cache.synced() && source.deadWatchers.size === 1, "watching a dead connection");
-      const t0 = Date.now();
       await until(() => source.watchers.size === 1, "a new watch", 1000);
       const waited = Date.now() - t0;
       assert.equal(source.deadWatchers.size, 0, "the dead watch was aborted");
-      assert.ok(waited >= 60, `gave up after ${waited} ms, before timeout + margin`);
+      // The dead watch ran its timeout (40 to 79 ms) plus the 40 ms margin.
+      assert.ok(waited >= 80, `gave up after ${waited} ms, before timeout + margin`);
       assert.deepEqual(source.watchCalls, ["100", "100"], "resumed from the same resourceVersion");
       assert.equal(source.listCalls, 1, "no relist needed");
       source.apply("a", "after", { [ROLE]: "arn:aws:iam::111122223333:role/after" });
