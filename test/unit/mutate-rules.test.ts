@@ -1065,6 +1065,13 @@ describe("JSON Patch add, rule by rule (RFC 6902 §4.1, RFC 6901)", () => {
     });
   });
 
+  it("reads indexes of several digits, on the way and at the end", () => {
+    const doc: Json = { a: Array.from({ length: 11 }, (_, i) => ({ i })) };
+    apply(doc, "/a/10/x", "deep");
+    apply(doc, "/a/10", "inserted");
+    assert.deepEqual((doc.a as unknown[]).slice(9), [{ i: 9 }, "inserted", { i: 10, x: "deep" }]);
+  });
+
   it("inserts at any index up to the array's length, which appends", () => {
     const doc: Json = { a: [1, 2] };
     apply(doc, "/a/2", 3);

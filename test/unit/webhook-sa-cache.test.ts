@@ -850,6 +850,7 @@ describe("ServiceAccountCache: what it tells the operator", () => {
     source.put("a", "two");
     const log = recordingLog();
     const { cache } = await started(source, { log });
+    source.put("a", "three"); // the relist differs from the first list
     source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
     await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
     await cache.stop();
