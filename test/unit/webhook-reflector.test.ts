@@ -328,6 +328,38 @@ describe("reflector: what a watch's end means", () => {
     assert.ok(source.watchCalls.length <= 10, `${source.watchCalls.length} watches in 300 ms`);
     assert.equal(source.listCalls, 1);
   });
+
+  it("doubles the wait after each watch that ends at once, from the initial backoff", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 10, backoffMaxMs: 5000 });
+    cache.start();
+    // Waits of 10, 20 and 40 ms make the fourth watch; jumping to the 5 s cap would not, in 2 s.
+    for (let i = 1; i <= 4; i++) {
+      await until(() => source.watchCalls.length === i && source.watchers.size === 1, `watch ${i}`, 2000);
+      source.endWatches();
+    }
+    await cache.stop();
+  });
+
+  it("re-watches at once after the server ends a watch that ran a while, whatever an outage grew", async () => {
+    const source = new FakeServiceAccountSource();
+    const cache = cacheOn(source, { backoffInitialMs: 5, backoffMaxMs: 400 });
+    cache.start();
+    // An outage: every watch fails at once, the backoff grows to its 400 ms cap.
+    for (let i = 0; i < 10; i++) {
+      await until(() => source.watchers.size === 1, "watching", 5000);
+      source.endWatches(new Error("connect ECONNREFUSED"));
+    }
+    await until(() => source.watchers.size === 1, "watching", 5000);
+    await new Promise((r) => setTimeout(r, 1100));
+    const calls = source.watchCalls.length;
+    const t0 = Date.now();
+    source.endWatches(); // the server's own timeout: a clean end
+    await until(() => source.watchCalls.length > calls, "watching again", 5000);
+    const waited = Date.now() - t0;
+    await cache.stop();
+    assert.ok(waited < 150, `re-watched after ${waited} ms; the outage's backoff (200 to 400 ms) was kept`);
+  });
 });
 
 describe("reflector: watches it gives up on, and stopping", () => {
