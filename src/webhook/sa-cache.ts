@@ -108,7 +108,6 @@ export class ServiceAccountCache {
   private readonly store = new Map<string, Annotations>();
   private readonly pending = new Map<string, Pending>();
   private readonly keys: ReadonlySet<string>;
-  private resourceVersion = "";
   private isSynced = false;
   private lostAt: number | undefined;
   private readonly stopController = new AbortController();

@@ -7,6 +7,7 @@
  * held back to test readiness) deterministically and in milliseconds. The real source
  * (@kubernetes/client-node against a real kube-apiserver) is exercised in the e2e tier.
  */
+import type { Log } from "../../src/runtime/log.js";
 import type {
   ServiceAccountEvent,
   ServiceAccountRecord,
@@ -34,6 +35,11 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
    * never end and never fail; only aborting them settles them. Kept in `deadWatchers`, not `watchers`.
    */
   deadWatches = 0;
+  /**
+   * Watches settle on abort by rejecting with an AbortError, as a client whose request is aborted
+   * does; by default they resolve.
+   */
+  rejectOnAbort = false;
   readonly deadWatchers = new Set<Watcher>();
   /** Replaces the GET behaviour; default answers from `items`. */
   getImpl:
@@ -52,8 +58,23 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
     this.openListGate();
   }
 
-  list(): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
+  /** The next this-many lists never answer; only aborting their signal settles them (rejected). */
+  hangingLists = 0;
+
+  list(signal?: AbortSignal): Promise<{ items: ServiceAccountRecord[]; resourceVersion: string }> {
     this.listCalls++;
+    if (this.hangingLists > 0 && signal !== undefined) {
+      this.hangingLists--;
+      return new Promise((_, reject) => {
+        signal.addEventListener(
+          "abort",
+          () => {
+            reject(new Error("list aborted"));
+          },
+          { once: true },
+        );
+      });
+    }
     if (this.listGate !== undefined) return this.listGate.then(() => this.answerList());
     return this.answerList();
   }
@@ -91,7 +112,9 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
       signal.addEventListener(
         "abort",
         () => {
-          w.end();
+          w.end(
+            this.rejectOnAbort ? new DOMException("This operation was aborted", "AbortError") : undefined,
+          );
         },
         { once: true },
       );
@@ -132,6 +155,23 @@ export class FakeServiceAccountSource implements ServiceAccountSource {
   endWatches(err?: Error): void {
     for (const w of [...this.watchers]) w.end(err);
   }
+}
+
+export interface LogLine {
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly msg: string;
+  readonly obj: Record<string, unknown>;
+}
+
+/** A Log that keeps every line, for tests of what an operator is told. */
+export function recordingLog(): Log & { readonly lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at =
+    (level: LogLine["level"]) =>
+    (obj: object, msg: string): void => {
+      lines.push({ level, msg, obj: obj as Record<string, unknown> });
+    };
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** A Log that drops everything, for a cache or server under test. */

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { discoveryDocument, signingAlgorithms } from "../../src/core/oidc/discovery.js";
-import { jwksDocument, toJwk } from "../../src/core/oidc/jwks.js";
+import { fixedSizeBigEndian, jwksDocument, minimalBigEndian, toJwk } from "../../src/core/oidc/jwks.js";
 import { goJson } from "../../src/core/go/json.js";
 import { parseKeysPem, type PublicKeyInfo } from "../../src/core/oidc/keys.js";
 import { KUBERNETES_VECTORS } from "../support/paths.js";
@@ -110,6 +110,39 @@ describe("JWKS", () => {
       }
     }
     assert.ok(seen.x && seen.y, "no key with a leading zero in x and one in y was generated");
+  });
+
+  const hex = (h: string): string => Buffer.from(h, "hex").toString("base64url");
+
+  it("drops leading zero bytes as big.Int.Bytes() does, keeping one byte of a zero value", () => {
+    const cases: [string, string][] = [
+      ["0001ff", "01ff"],
+      ["000000ff", "ff"],
+      ["ff00", "ff00"],
+      ["01", "01"],
+      ["0000", "00"],
+      ["00", "00"],
+    ];
+    for (const [input, want] of cases) assert.equal(minimalBigEndian(hex(input)), hex(want), input);
+  });
+
+  it("pads an EC coordinate on the left to the field size, whatever zeros it came with", () => {
+    const cases: [string, number, string][] = [
+      ["01ff", 4, "000001ff"],
+      ["000001ff", 4, "000001ff"],
+      ["00000001ff", 4, "000001ff"],
+      ["ffffffff", 4, "ffffffff"],
+    ];
+    for (const [input, size, want] of cases) {
+      assert.equal(fixedSizeBigEndian(hex(input), size), hex(want), input);
+    }
+  });
+
+  it("refuses an EC coordinate longer than the field instead of writing a wrong key", () => {
+    assert.throws(() => fixedSizeBigEndian(hex("01ffffffff"), 4), {
+      name: "RangeError",
+      message: "EC coordinate of 5 bytes exceeds 4",
+    });
   });
 
   it("writes n minimally: no leading zero byte", () => {

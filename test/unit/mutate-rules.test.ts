@@ -8,6 +8,7 @@ import {
   escapePointerToken,
   mutatePod,
   parseContainerCredentialsIdentities,
+  partitionForRegion,
   roleArnWarning,
   serviceAccountSettings,
   webhookConfig,
@@ -230,6 +231,47 @@ describe("web-identity mode", () => {
     assert.equal(roleArnWarning("arn:aws-us-gov:iam::111122223333:role/a/b@c"), undefined);
     assert.match(roleArnWarning("my-role") ?? "", /not of the form/);
     assert.match(roleArnWarning("arn:aws:iam::1111:role/x") ?? "", /not of the form/);
+  });
+
+  it("warns about anything around or inside the ARN that IAM would not take", () => {
+    for (const arn of [
+      `x${ARN}`,
+      `${ARN} `,
+      "arn:aws:iam::1111222233334:role/x",
+      "arn:aws:iam::111122223333:role/",
+      "arn:aws:iam::111122223333:role/a b",
+      "arn:aws:iam::111122223333:user/x",
+      "arn:azure:iam::111122223333:role/x",
+    ]) {
+      assert.equal(
+        roleArnWarning(arn),
+        `role ARN ${JSON.stringify(arn)} is not of the form arn:<partition>:iam::<12-digit account>:role/<name>`,
+        arn,
+      );
+    }
+    assert.equal(roleArnWarning(""), undefined, "no role, nothing to warn about");
+    assert.equal(roleArnWarning("arn:aws-cn:iam::111122223333:role/a-b_c.d+e=f,g@h/i"), undefined);
+  });
+
+  it("composes nothing from an empty role-arn annotation: no role, no mutation", () => {
+    const options = { composeRoleArn: { partition: "aws", accountId: "111122223333" } };
+    const r = run(pod(), { sa: sa({ "eks.amazonaws.com/role-arn": "" }), options });
+    assert.deepEqual(r.patch, []);
+  });
+
+  it("derives --compose-role-arn's partition from the region as upstream does", () => {
+    const cases: [string, string][] = [
+      ["cn-north-1", "aws-cn"],
+      ["us-gov-west-1", "aws-us-gov"],
+      ["us-isob-east-1", "aws-iso-b"],
+      ["us-iso-east-1", "aws-iso"],
+      ["eusc-de-east-1", "aws-eusc"],
+      ["us-east-1", "aws"],
+      ["eu-west-1", "aws"],
+      ["", "aws"],
+      ["xcn-north-1", "aws"],
+    ];
+    for (const [region, want] of cases) assert.equal(partitionForRegion(region), want, region);
   });
 });
 
@@ -819,6 +861,53 @@ describe("service account settings", () => {
       );
     }
   });
+
+  it("reads a container-credentials file of only whitespace as listing none", () => {
+    assert.equal(parseContainerCredentialsIdentities(" \n\t", "f").size, 0);
+  });
+
+  it("keys a container-credentials identity without namespace or name by the empty string", () => {
+    const ids = parseContainerCredentialsIdentities(
+      '{"identities":[{"serviceAccount":"b"},{"namespace":"a"},{}]}',
+      "f",
+    );
+    assert.deepEqual([...ids], ["/b", "a/", "/"]);
+  });
+
+  it("says which identity of a container-credentials file is wrong, and how", () => {
+    const cases: [string, string][] = [
+      ['{"identities":3}', "identities: expected an array, got a number"],
+      [
+        '{"identities":[{"namespace":"a","serviceAccount":"b"},"x"]}',
+        "identities[1]: expected an object, got a string",
+      ],
+      ['{"identities":[{"namespace":1}]}', "identities[0].namespace: expected a string"],
+      [
+        '{"identities":[{"namespace":"a","serviceAccount":false}]}',
+        "identities[0].serviceAccount: expected a string",
+      ],
+    ];
+    for (const [text, problem] of cases) {
+      assert.throws(
+        () => parseContainerCredentialsIdentities(text, "/etc/cc.json"),
+        (e: unknown) =>
+          e instanceof IrsaError &&
+          e.message === `invalid container credentials config /etc/cc.json: ${problem}` &&
+          e.hint === 'expected {"identities":[{"namespace":"...","serviceAccount":"..."}]}',
+        text,
+      );
+    }
+  });
+
+  it("names the field and asks for a v1 ServiceAccount when the object is wrong", () => {
+    assert.throws(
+      () => serviceAccountSettings({ kind: "Pod" }, CONFIG0),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.message === 'invalid service account: kind: expected ServiceAccount, got "Pod"' &&
+        e.hint === "give a v1 ServiceAccount object",
+    );
+  });
 });
 
 describe("malformed pods", () => {
@@ -938,6 +1027,100 @@ describe("JSON Patch helpers", () => {
         applyAddOperations(doc, [{ op: "add", path, value: 1 }]);
       }, IrsaError);
     }
+  });
+});
+
+describe("JSON Patch add, rule by rule (RFC 6902 §4.1, RFC 6901)", () => {
+  const apply = (doc: unknown, path: string, value: unknown): void => {
+    applyAddOperations(doc, [{ op: "add", path, value }]);
+  };
+  const failsWith = (doc: unknown, path: string, message: string): void => {
+    assert.throws(
+      () => {
+        apply(doc, path, 1);
+      },
+      (e: unknown) => e instanceof IrsaError && e.code === "INPUT_INVALID" && e.message === message,
+    );
+  };
+
+  it("decodes ~1 before ~0, so ~01 is the member named ~1, and ~0 alone is ~", () => {
+    const doc: Json = {};
+    apply(doc, "/~01", "a");
+    apply(doc, "/x~0y", "b");
+    apply(doc, "/p~1q", "c");
+    assert.deepEqual(doc, { "~1": "a", "x~y": "b", "p/q": "c" });
+  });
+
+  it("walks through array indexes and object members to the parent", () => {
+    const doc: Json = { spec: { containers: [{ name: "a" }, { name: "b", env: [] }] } };
+    apply(doc, "/spec/containers/1/env/-", { name: "X" });
+    apply(doc, "/spec/containers/0/env", []);
+    assert.deepEqual(doc, {
+      spec: {
+        containers: [
+          { name: "a", env: [] },
+          { name: "b", env: [{ name: "X" }] },
+        ],
+      },
+    });
+  });
+
+  it("reads indexes of several digits, on the way and at the end", () => {
+    const doc: Json = { a: Array.from({ length: 11 }, (_, i) => ({ i })) };
+    apply(doc, "/a/10/x", "deep");
+    apply(doc, "/a/10", "inserted");
+    assert.deepEqual((doc.a as unknown[]).slice(9), [{ i: 9 }, "inserted", { i: 10, x: "deep" }]);
+  });
+
+  it("inserts at any index up to the array's length, which appends", () => {
+    const doc: Json = { a: [1, 2] };
+    apply(doc, "/a/2", 3);
+    apply(doc, "/a/1", 9);
+    assert.deepEqual(doc.a, [1, 9, 2, 3]);
+  });
+
+  it("says which step failed: a missing member, an index past the end, a bad index, a scalar parent", () => {
+    const doc: Json = { a: [1, 2], s: "text", m: {} };
+    failsWith(doc, "a", "cannot apply add at a: the path must start with /");
+    failsWith(doc, "/nope/x", 'cannot apply add at /nope/x: no member "nope"');
+    failsWith(doc, "/m/toString/x", 'cannot apply add at /m/toString/x: no member "toString"');
+    failsWith(doc, "/a/2/x", 'cannot apply add at /a/2/x: no member "2"');
+    failsWith(doc, "/a/01/x", 'cannot apply add at /a/01/x: no member "01"');
+    failsWith(doc, "/a/1x/x", 'cannot apply add at /a/1x/x: no member "1x"');
+    failsWith(doc, "/a/3", 'cannot apply add at /a/3: bad array index "3"');
+    failsWith(doc, "/a/01", 'cannot apply add at /a/01: bad array index "01"');
+    failsWith(doc, "/a/x1", 'cannot apply add at /a/x1: bad array index "x1"');
+    failsWith(doc, "/a/1x", 'cannot apply add at /a/1x: bad array index "1x"');
+    failsWith(doc, "/s/x", "cannot apply add at /s/x: the parent is not an object or array");
+    assert.deepEqual(doc, { a: [1, 2], s: "text", m: {} }, "nothing was added");
+  });
+
+  it("adds a copy of the value: changing the operation's value later does not reach the document", () => {
+    const value = { name: "X", list: [1] };
+    const doc: Json = {};
+    apply(doc, "/v", value);
+    value.list.push(2);
+    assert.deepEqual(doc.v, { name: "X", list: [1] });
+  });
+
+  it("adds an ordinary member: enumerable, writable and deletable", () => {
+    const doc: Json = {};
+    apply(doc, "/k", 1);
+    assert.equal(JSON.stringify(doc), '{"k":1}');
+    doc.k = 2;
+    assert.equal(doc.k, 2);
+    delete doc.k;
+    assert.deepEqual(doc, {});
+  });
+
+  it("applies the operations in order, a later one seeing what an earlier one added", () => {
+    const doc: Json = {};
+    applyAddOperations(doc, [
+      { op: "add", path: "/env", value: [] },
+      { op: "add", path: "/env/-", value: "a" },
+      { op: "add", path: "/env/0", value: "b" },
+    ]);
+    assert.deepEqual(doc, { env: ["b", "a"] });
   });
 });
 

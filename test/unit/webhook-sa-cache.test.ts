@@ -14,7 +14,7 @@ import {
   serviceAccountAnnotationKeys,
   type ServiceAccountRecord,
 } from "../../src/webhook/sa-cache.js";
-import { FakeServiceAccountSource as FakeSource, quiet } from "../support/fake-sa-source.js";
+import { FakeServiceAccountSource as FakeSource, quiet, recordingLog } from "../support/fake-sa-source.js";
 
 const ROLE = "eks.amazonaws.com/role-arn";
 const AUD = "eks.amazonaws.com/audience";
@@ -509,6 +509,219 @@ describe("ServiceAccountCache.lookup: grace period and direct GET", () => {
   });
 });
 
+describe("ServiceAccountCache: what it hands out and remembers", () => {
+  it("treats annotations that are null like none, from a list and from the watch", async () => {
+    const source = new FakeSource();
+    source.items.set("a/listed", {
+      namespace: "a",
+      name: "listed",
+      annotations: null,
+      resourceVersion: "90",
+    });
+    const { cache } = await started(source);
+    source.emit({ type: "ADDED", object: { namespace: "a", name: "watched", annotations: null } });
+    assert.deepEqual(cache.peek("a", "listed"), {});
+    assert.deepEqual(cache.peek("a", "watched"), {});
+    await cache.stop();
+  });
+
+  it("drops a kept annotation whose value is not a string", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    // A source bug, not something kube-apiserver sends: the cache keeps strings only.
+    const annotations = { [ROLE]: 42, [AUD]: "sts.amazonaws.com" } as unknown as Record<string, string>;
+    source.emit({ type: "ADDED", object: { namespace: "a", name: "x", annotations } });
+    assert.deepEqual(cache.peek("a", "x"), { [AUD]: "sts.amazonaws.com" });
+    await cache.stop();
+  });
+
+  it("hands out annotations no caller can change behind the cache's back", async () => {
+    const source = new FakeSource();
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x" });
+    source.put("a", "bare");
+    const { cache } = await started(source);
+    assert.ok(Object.isFrozen(cache.peek("a", "x")));
+    assert.ok(Object.isFrozen(cache.peek("a", "bare")));
+    assert.ok(Object.isFrozen((await cache.lookup("a", "x", 0)).annotations));
+    await cache.stop();
+  });
+
+  it("lists every cached account by namespace/name with what it keeps", async () => {
+    const source = new FakeSource();
+    source.put("a", "x", { [ROLE]: "arn:aws:iam::111122223333:role/x", other: "dropped" });
+    source.put("b", "y");
+    const { cache } = await started(source);
+    assert.deepEqual(Object.fromEntries(cache.entries()), {
+      "a/x": { [ROLE]: "arn:aws:iam::111122223333:role/x" },
+      "b/y": {},
+    });
+    assert.equal(cache.size(), 2);
+    await cache.stop();
+  });
+
+  it("reports synced once, not again on each relist", async () => {
+    const source = new FakeSource();
+    const synced: boolean[] = [];
+    const { cache } = await started(source, { onSynced: (s) => synced.push(s) });
+    for (let i = 0; i < 2; i++) {
+      source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+      await until(() => source.listCalls === i + 2 && source.watchers.size === 1, "relisted");
+    }
+    await cache.stop();
+    assert.deepEqual(synced, [true]);
+  });
+
+  it("after stop(), answers a lookup of an unknown account at once, without a GET", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    await cache.stop();
+    source.put("a", "late");
+    assert.deepEqual(await cache.lookup("a", "late", 10_000), { annotations: undefined, via: "no-wait" });
+    assert.deepEqual(source.getCalls, []);
+  });
+
+  it("starts one list/watch loop however often start() is called", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    cache.start();
+    cache.start();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(source.listCalls, 1);
+    assert.equal(source.watchers.size, 1);
+    await cache.stop();
+  });
+
+  for (const [how, seen] of [
+    [
+      "the watch",
+      (source: FakeSource) => {
+        source.apply("a", "back");
+      },
+    ],
+    [
+      "a relist",
+      (source: FakeSource) => {
+        source.put("a", "back");
+        source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+      },
+    ],
+  ] as const) {
+    it(`forgets a remembered 404 once ${how} delivers the account`, async () => {
+      const source = new FakeSource();
+      const skipped: string[] = [];
+      const { cache, gets } = await started(source, { onGetSkipped: (why) => skipped.push(why) });
+      assert.equal((await cache.lookup("a", "back", 20)).via, "miss");
+      assert.deepEqual(gets, ["not_found"]);
+      seen(source);
+      await until(() => cache.peek("a", "back") !== undefined, "delivered");
+      // Deleted again before the 404 would have expired: a new lookup asks the API server.
+      source.remove("a", "back");
+      assert.equal((await cache.lookup("a", "back", 20)).via, "miss");
+      assert.deepEqual(gets, ["not_found", "not_found"]);
+      assert.deepEqual(skipped, []);
+      await cache.stop();
+    });
+  }
+});
+
+describe("ServiceAccountCache.lookup: how long a direct GET may take", () => {
+  const slowGet =
+    (ms: number) =>
+    (ns: string, name: string, signal: AbortSignal): Promise<ServiceAccountRecord | undefined> =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          resolve({ namespace: ns, name, annotations: { [ROLE]: `arn:aws:iam::111122223333:role/${name}` } });
+        }, ms);
+        signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(t);
+            reject(new Error("aborted"));
+          },
+          { once: true },
+        );
+      });
+
+  it("lets a GET that answers within the grace period and its timeout answer the lookup", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { getTimeoutMs: 5000 });
+    source.getImpl = slowGet(30);
+    const r = await cache.lookup("a", "slow", 5000);
+    assert.equal(r.via, "get");
+    assert.equal(r.annotations?.[ROLE], "arn:aws:iam::111122223333:role/slow");
+    await cache.stop();
+  });
+
+  it("cuts a GET at its timeout when that comes before the grace period ends", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getTimeoutMs: 30 });
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    const pending = cache.lookup("a", "hangs", 3000);
+    await until(() => gets.length === 1, "the GET cut at its 30 ms timeout", 1500);
+    assert.deepEqual(gets, ["error"]);
+    source.apply("a", "hangs", { [ROLE]: "arn:aws:iam::111122223333:role/h" });
+    assert.equal((await pending).via, "watch", "still waiting for the watch after the GET failed");
+    await cache.stop();
+  });
+
+  it("cuts a GET at the grace period when that ends before its timeout: it never outlives its waiters", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getTimeoutMs: 5000 });
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    assert.equal((await cache.lookup("a", "hangs", 30)).via, "miss");
+    await until(() => gets.length === 1 && cache.pendingCount() === 0, "the GET cut and forgotten", 1500);
+    assert.deepEqual(gets, ["error"]);
+    await cache.stop();
+  });
+
+  it("makes a GET queued over the rate for the longest waiter, not the first one", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getRate: 2, getBurst: 1 });
+    assert.equal((await cache.lookup("a", "takes-the-token", 10)).via, "miss");
+    source.put("a", "queued", { [ROLE]: "arn:aws:iam::111122223333:role/q" });
+    // The first waiter gives up long before a token comes (500 ms); the second still waits then.
+    const short = cache.lookup("a", "queued", 10);
+    const long = cache.lookup("a", "queued", 3000);
+    assert.equal((await short).via, "miss");
+    assert.equal((await long).via, "get");
+    assert.deepEqual(gets, ["not_found", "found"]);
+    await cache.stop();
+  });
+
+  it("GETs for a new lookup of an account whose queued GET was given up", async () => {
+    const source = new FakeSource();
+    const { cache, gets } = await started(source, { getRate: 2, getBurst: 1 });
+    assert.equal((await cache.lookup("a", "takes-the-token", 10)).via, "miss");
+    assert.equal((await cache.lookup("a", "again", 10)).via, "miss", "queued, then nobody waits");
+    source.put("a", "again", { [ROLE]: "arn:aws:iam::111122223333:role/a" });
+    assert.equal((await cache.lookup("a", "again", 3000)).via, "get");
+    assert.deepEqual(gets, ["not_found", "found"]);
+    await cache.stop();
+  });
+
+  it("with a namespace restriction, still looks up accounts in that namespace", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source, { namespace: "team-a" });
+    source.put("team-a", "fresh", { [ROLE]: "arn:aws:iam::111122223333:role/f" });
+    assert.equal((await cache.lookup("team-a", "fresh", 1000)).via, "get");
+    await cache.stop();
+  });
+
+  it("stop() answers a waiter at once, not when its grace period would end", async () => {
+    const source = new FakeSource();
+    const { cache } = await started(source);
+    source.getImpl = (_ns, _n, signal) => hangingUntilAbort(signal);
+    const pending = cache.lookup("a", "x", 60_000);
+    await until(() => source.getCalls.length === 1, "GET sent");
+    await cache.stop();
+    const first = await Promise.race([
+      pending,
+      new Promise((r) => setTimeout(r, 5000, "still waiting 5 s after stop()")),
+    ]);
+    assert.deepEqual(first, { annotations: undefined, via: "miss" });
+  });
+});
+
 describe("ServiceAccountCache: no per-call growth on its long-lived stop signal", () => {
   /**
    * The cache's stop signal lives as long as the process; every direct GET derives a signal from it.
@@ -578,14 +791,16 @@ describe("ServiceAccountCache: a watch that goes silent", () => {
     const source = new FakeSource();
     source.deadWatches = 1; // the first watch's connection is dead: no event, no end, no error
     const { cache } = makeCache(source, { watchTimeoutMs: 40, watchIdleMarginMs: 40 });
+    // Measured from before the start, so a late poll under load cannot shorten it.
+    const t0 = Date.now();
     cache.start();
     try {
       await until(() => cache.synced() && source.deadWatchers.size === 1, "watching a dead connection");
-      const t0 = Date.now();
       await until(() => source.watchers.size === 1, "a new watch", 1000);
       const waited = Date.now() - t0;
       assert.equal(source.deadWatchers.size, 0, "the dead watch was aborted");
-      assert.ok(waited >= 60, `gave up after ${waited} ms, before timeout + margin`);
+      // The dead watch ran its timeout (40 to 79 ms) plus the 40 ms margin.
+      assert.ok(waited >= 80, `gave up after ${waited} ms, before timeout + margin`);
       assert.deepEqual(source.watchCalls, ["100", "100"], "resumed from the same resourceVersion");
       assert.equal(source.listCalls, 1, "no relist needed");
       source.apply("a", "after", { [ROLE]: "arn:aws:iam::111122223333:role/after" });
@@ -625,5 +840,53 @@ describe("ServiceAccountCache: a watch that goes silent", () => {
     } finally {
       await cache.stop();
     }
+  });
+});
+
+describe("ServiceAccountCache: what it tells the operator", () => {
+  it("says once that the cache is synced, with how many accounts at which resourceVersion", async () => {
+    const source = new FakeSource();
+    source.put("a", "one");
+    source.put("a", "two");
+    const log = recordingLog();
+    const { cache } = await started(source, { log });
+    source.put("a", "three"); // the relist differs from the first list
+    source.emit({ type: "ERROR", code: 410, message: "too old resource version" });
+    await until(() => source.listCalls === 2 && source.watchers.size === 1, "relisted");
+    await cache.stop();
+    const synced = log.lines.filter((l) => l.msg === "service account cache synced");
+    assert.deepEqual(synced, [
+      {
+        level: "info",
+        msg: "service account cache synced",
+        obj: { serviceAccounts: 2, resourceVersion: "102" },
+      },
+    ]);
+  });
+
+  it("logs a failed direct GET at warn with the account and the error, a 404 at debug", async () => {
+    const source = new FakeSource();
+    const log = recordingLog();
+    const { cache } = await started(source, { log });
+    source.getImpl = () => Promise.reject(new Error("forbidden"));
+    assert.equal((await cache.lookup("a", "denied", 30)).via, "miss");
+    source.getImpl = () => Promise.reject("not an Error"); // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors
+    assert.equal((await cache.lookup("a", "odd", 30)).via, "miss");
+    source.getImpl = undefined;
+    assert.equal((await cache.lookup("a", "absent", 30)).via, "miss");
+    await cache.stop();
+    const failed = "direct service account lookup failed; waiting for the watch until the grace period ends";
+    assert.deepEqual(
+      log.lines.filter((l) => l.level !== "info"),
+      [
+        { level: "warn", msg: failed, obj: { namespace: "a", name: "denied", err: "forbidden" } },
+        { level: "warn", msg: failed, obj: { namespace: "a", name: "odd", err: "not an Error" } },
+        {
+          level: "debug",
+          msg: "service account not found by direct lookup",
+          obj: { namespace: "a", name: "absent" },
+        },
+      ],
+    );
   });
 });
