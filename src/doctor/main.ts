@@ -3,6 +3,7 @@
  * local stack calls runDoctor too, on itself, at its end.
  */
 import { diagnose } from "../core/doctor/diagnose.js";
+import type { StackUnderTest } from "../core/doctor/facts.js";
 import { formatJson, formatText, type Report } from "../core/doctor/report.js";
 import { gatherFacts, type DoctorOptions } from "./gather.js";
 
@@ -20,18 +21,7 @@ export async function runDoctor(o: DoctorOptions): Promise<Report> {
 }
 
 export { formatJson, formatText };
-
-/** What a running stack (the local one, `irsa up`) knows about itself. */
-export interface StackUnderTest {
-  readonly issuer: string;
-  readonly caFile: string;
-  readonly kubeconfig: string;
-  readonly serviceAccount: { readonly namespace: string; readonly name: string };
-  readonly webhookConfiguration: string;
-  /** The local STS: its config stands in for IAM, and its endpoint for AWS STS. */
-  readonly stsConfig: string;
-  readonly stsEndpoint: string;
-}
+export type { StackUnderTest };
 
 /** Doctor on a stack, every group from the stack's own parts; the report and its text. */
 export async function checkStack(s: StackUnderTest): Promise<{ report: Report; text: string }> {

@@ -31,6 +31,7 @@ import {
   requestToken,
   waitForWebhook,
 } from "../adapters/kubernetes/objects.js";
+import type { StackUnderTest } from "../core/doctor/facts.js";
 import { IrsaError } from "../core/errors.js";
 import { DISCOVERY_PATH, JWKS_PATH } from "../core/oidc/discovery.js";
 import { irsaOk } from "./irsa-cli.js";
@@ -44,22 +45,11 @@ import { startIrsaWebhook } from "./webhook.js";
 /** The package root (this file runs as dist/src/stack/local-stack.js): the app resolves the AWS SDK there. */
 const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** What the stack tells `irsa doctor` about itself (src/doctor's StackUnderTest). */
-export interface StackForDoctor {
-  readonly issuer: string;
-  readonly caFile: string;
-  readonly kubeconfig: string;
-  readonly serviceAccount: { readonly namespace: string; readonly name: string };
-  readonly webhookConfiguration: string;
-  readonly stsConfig: string;
-  readonly stsEndpoint: string;
-}
-
 export interface LocalStackOptions {
   /** Where each step's lines go, as they happen. */
   readonly out: (text: string) => void;
   /** `irsa doctor` on the stack, as the last step; the chain fails when it finds a broken link. */
-  readonly doctor?: (stack: StackForDoctor) => Promise<{ readonly ok: boolean; readonly text: string }>;
+  readonly doctor?: (stack: StackUnderTest) => Promise<{ readonly ok: boolean; readonly text: string }>;
 }
 
 /** What the running stack offers, for the summary. */

@@ -162,3 +162,19 @@ export interface DoctorFacts {
   /** Why a group's facts were not gathered (no --kubeconfig, no AWS credentials, ...). */
   readonly skipped: Partial<Readonly<Record<Group, string>>>;
 }
+
+/**
+ * What a running stack (the local one, `irsa up`) tells doctor about itself: doctor checks every
+ * group from the stack's own parts. The stack and doctor are separate deployables, so the shape
+ * lives here, where both may import it.
+ */
+export interface StackUnderTest {
+  readonly issuer: string;
+  readonly caFile: string;
+  readonly kubeconfig: string;
+  readonly serviceAccount: { readonly namespace: string; readonly name: string };
+  readonly webhookConfiguration: string;
+  /** The local STS: its config stands in for IAM, and its endpoint for AWS STS. */
+  readonly stsConfig: string;
+  readonly stsEndpoint: string;
+}
