@@ -908,6 +908,21 @@ describe("service account settings", () => {
         e.hint === "give a v1 ServiceAccount object",
     );
   });
+
+  it("names a kind or metadata of the wrong type by its path from the object's root", () => {
+    const cases: [unknown, string][] = [
+      [{ kind: 3 }, "invalid service account: kind: expected a string, got a number"],
+      [{ metadata: "x" }, "invalid service account: metadata: expected an object, got a string"],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(
+        () => serviceAccountSettings(value, CONFIG0),
+        (e: unknown) =>
+          e instanceof IrsaError && e.code === "SERVICE_ACCOUNT_INVALID" && e.message === message,
+        message,
+      );
+    }
+  });
 });
 
 describe("malformed pods", () => {

@@ -107,6 +107,13 @@ describe("parseAdmissionReview accepts what kube-apiserver sends", () => {
       false,
     ],
     [
+      "a kind without group is of the core group",
+      review({ kind: { version: "v1", kind: "Pod" } }),
+      { kind: { group: "", version: "v1", kind: "Pod" } },
+      true,
+    ],
+    ["the object's name", review({ name: "app" }), { name: "app" }, true],
+    [
       "pod with null volumes and initContainers (Go's nil slices)",
       review({ object: pod({ spec: { containers: [{ name: "c" }], volumes: null, initContainers: null } }) }),
       {},
@@ -124,6 +131,22 @@ describe("parseAdmissionReview accepts what kube-apiserver sends", () => {
     });
   }
 
+  it("counts a Pod CREATE without its object as nothing to mutate", () => {
+    const req: AdmissionRequest = {
+      apiVersion: "admission.k8s.io/v1",
+      uid: "u",
+      kind: { group: "", version: "v1", kind: "Pod" },
+      operation: "CREATE",
+      namespace: "team-a",
+      name: "",
+      subResource: "",
+      dryRun: false,
+      object: undefined,
+    };
+    assert.equal(isPodCreate(req), false);
+    assert.equal(isPodCreate({ ...req, object: pod() }), true);
+  });
+
   it("takes bytes as well as text", () => {
     const req = parseAdmissionReview(new TextEncoder().encode(text(review({}))));
     assert.equal(req.namespace, "team-a");
@@ -135,6 +158,7 @@ describe("parseAdmissionReview accepts what kube-apiserver sends", () => {
 describe("parseAdmissionReview rejects malformed reviews with the field and the problem", () => {
   const cases: [string, string, RegExp][] = [
     ["empty body", "", /body: empty/],
+    ["a body of only whitespace", " \n\t", /body: empty/],
     ["not JSON", "{not json", /body: not valid JSON/],
     ["truncated JSON", text(review({})).slice(0, 40), /body: not valid JSON/],
     ["a JSON array", "[]", /body: expected a JSON object, got an array/],
@@ -149,6 +173,7 @@ describe("parseAdmissionReview rejects malformed reviews with the field and the 
       text(review({}, "admission.k8s.io/v2")),
       /apiVersion: expected one of admission\.k8s\.io\/v1, admission\.k8s\.io\/v1beta1, got "admission\.k8s\.io\/v2"/,
     ],
+    ["no kind", text({ ...review({}), kind: undefined }), /kind: required string is missing/],
     ["wrong kind", text({ ...review({}), kind: "Pod" }), /kind: expected "AdmissionReview", got "Pod"/],
     ["no request", text({ ...review({}), request: undefined }), /request: required object is missing/],
     [
@@ -160,6 +185,16 @@ describe("parseAdmissionReview rejects malformed reviews with the field and the 
     ["empty uid", text(review({ uid: "" })), /request\.uid: must not be empty/],
     ["numeric uid", text(review({ uid: 7 })), /request\.uid: expected a string, got a number/],
     ["no kind", text(review({ kind: undefined })), /request\.kind: required object is missing/],
+    [
+      "a group that is not a string",
+      text(review({ kind: { group: 1, version: "v1", kind: "Pod" } })),
+      /request\.kind\.group: expected a string, got a number/,
+    ],
+    [
+      "kind without version",
+      text(review({ kind: { kind: "Pod" } })),
+      /request\.kind\.version: required string is missing/,
+    ],
     ["kind without kind", text(review({ kind: { version: "v1" } })), /request\.kind\.kind: required string/],
     [
       "no operation",
@@ -187,6 +222,12 @@ describe("parseAdmissionReview rejects malformed reviews with the field and the 
       text(review({ namespace: 3 })),
       /request\.namespace: expected a string, got a number/,
     ],
+    ["name is a number", text(review({ name: 3 })), /request\.name: expected a string, got a number/],
+    [
+      "subResource is a number",
+      text(review({ subResource: 3 })),
+      /request\.subResource: expected a string, got a number/,
+    ],
     [
       "pod without spec",
       text(review({ object: { metadata: {} } })),
@@ -208,6 +249,11 @@ describe("parseAdmissionReview rejects malformed reviews with the field and the 
       /request\.object\.spec\.containers\[1\]: expected an object, got a string/,
     ],
     [
+      "initContainers is an object",
+      text(review({ object: pod({ spec: { containers: [], initContainers: {} } }) })),
+      /request\.object\.spec\.initContainers: expected an array, got an object/,
+    ],
+    [
       "volumes is a number",
       text(review({ object: pod({ spec: { containers: [], volumes: 1 } }) })),
       /request\.object\.spec\.volumes: expected an array, got a number/,
@@ -220,8 +266,8 @@ describe("parseAdmissionReview rejects malformed reviews with the field and the 
         (e: unknown) => {
           assert.ok(e instanceof IrsaError, `expected IrsaError, got ${String(e)}`);
           assert.equal(e.code, "ADMISSION_REVIEW_INVALID");
-          assert.match(e.message, /^invalid AdmissionReview: /);
-          assert.match(e.message, message);
+          // The field is named by its whole path from the review's root.
+          assert.match(e.message, new RegExp(`^invalid AdmissionReview: ${message.source}`));
           assert.ok(e.hint);
           return true;
         },
