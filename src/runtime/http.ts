@@ -110,9 +110,10 @@ export interface HttpsServerOptions {
   readonly requestTimeoutMs?: number | undefined;
 }
 
-export interface RunningHttpsServer {
+/** A listening server (HTTPS or plain HTTP) with its drain. */
+export interface RunningServer<S extends Server | HttpsServer> {
   readonly port: number;
-  readonly server: HttpsServer;
+  readonly server: S;
   /** Requests being answered. */
   inFlight(): number;
   /**
@@ -121,6 +122,8 @@ export interface RunningHttpsServer {
    */
   close(timeoutMs: number): Promise<boolean>;
 }
+
+export type RunningHttpsServer = RunningServer<HttpsServer>;
 
 /** An HTTPS server serving `tls` (and its reloads), with slowloris limits and a graceful drain. */
 export async function startHttpsServer(opts: HttpsServerOptions): Promise<RunningHttpsServer> {
@@ -153,13 +156,7 @@ export async function startHttpsServer(opts: HttpsServerOptions): Promise<Runnin
 
 export type PlainHttpServerOptions = Omit<HttpsServerOptions, "tls">;
 
-export interface RunningPlainHttpServer {
-  readonly port: number;
-  readonly server: Server;
-  inFlight(): number;
-  /** As RunningHttpsServer.close. */
-  close(timeoutMs: number): Promise<boolean>;
-}
+export type RunningPlainHttpServer = RunningServer<Server>;
 
 /**
  * The same server over plain HTTP (same limits and drain), for loopback and tests, or behind a
@@ -191,7 +188,7 @@ class Drain {
   async start<S extends Server | HttpsServer>(
     server: S,
     opts: { port: number; host?: string | undefined; what: string; requestTimeoutMs?: number | undefined },
-  ): Promise<{ port: number; server: S; inFlight(): number; close(timeoutMs: number): Promise<boolean> }> {
+  ): Promise<RunningServer<S>> {
     // kube-apiserver keeps connections idle for up to 90 s; closing them first races with a new
     // request on the same connection (which then fails), so let the client close idle connections.
     // Idle keep-alive connections are not subject to the two timeouts below (they run from a
