@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { s3Client, S3Store } from "../../src/adapters/aws/s3.js";
+import { S3Store } from "../../src/adapters/aws/s3.js";
 import { SyncController } from "../../src/issuer/controller.js";
 import { IssuerMetrics } from "../../src/issuer/metrics.js";
 import { kubeSource } from "../../src/issuer/source.js";
@@ -24,6 +24,7 @@ import {
   allowAnonymousDiscovery,
   createNamespace,
   irsaOk,
+  minioS3,
   requestToken,
   startKube,
   startMinio,
@@ -124,12 +125,7 @@ before(async () => {
     openidConfigUrl: `${kube.issuer}/.well-known/openid-configuration`,
     ca: kube.ca,
   });
-  s3 = new S3Client({
-    endpoint: minio.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
-  });
+  s3 = minioS3(minio);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   dir = await tempDir("issuer-rotation");
   ns = await createNamespace(kube.kubeConfig);
@@ -139,17 +135,7 @@ describe("key rotation on kube-apiserver published with --retain 25h, and replic
   test("tokens signed with the old key verify against the published JWKS until --retain passes", async () => {
     const targets: Target[] = [
       dirTarget(dir),
-      s3Target(
-        new S3Store(
-          s3Client({
-            endpointUrl: minio.endpoint,
-            credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
-          }),
-          BUCKET,
-        ),
-        "c1",
-        `s3://${BUCKET}/c1`,
-      ),
+      s3Target(new S3Store(minioS3(minio), BUCKET), "c1", `s3://${BUCKET}/c1`),
     ];
     const controller = new SyncController({
       source: kubeSource(kube.kubeConfig),
@@ -216,25 +202,14 @@ describe("key rotation on kube-apiserver published with --retain 25h, and replic
   });
 
   test("two replicas racing on one bucket: MinIO refuses the stale conditional write, no live key is lost", async () => {
-    const credentials = { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword };
     const outcome = await raceTwoReplicas(() =>
-      s3Target(
-        new S3Store(s3Client({ endpointUrl: minio.endpoint, credentials }), BUCKET),
-        "race",
-        `s3://${BUCKET}/race`,
-      ),
+      s3Target(new S3Store(minioS3(minio), BUCKET), "race", `s3://${BUCKET}/race`),
     );
     assertNoLiveKeyLost(outcome);
   });
 
   test("MinIO honours the preconditions: a stale If-Match and If-None-Match on an existing object get 412", async () => {
-    const store = new S3Store(
-      s3Client({
-        endpointUrl: minio.endpoint,
-        credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
-      }),
-      BUCKET,
-    );
+    const store = new S3Store(minioS3(minio), BUCKET);
     const first = await store.put("cas/object", "1", "application/json", undefined, { ifNoneMatch: "*" });
     assert.ok(first !== undefined);
     const conflict = (e: unknown) =>

@@ -15,6 +15,7 @@ import {
   freePort,
   httpCall,
   irsaOk,
+  minioS3,
   requireIrsaCli,
   run,
   startKube,
@@ -68,12 +69,7 @@ before(async () => {
     openidConfigUrl: `${kube.issuer}/.well-known/openid-configuration`,
     ca: kube.ca,
   });
-  s3 = new S3Client({
-    endpoint: minio.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
-  });
+  s3 = minioS3(minio);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   dir = await tempDir("issuer-dir");
 });

@@ -3,7 +3,9 @@
  * web-identity tokens against an OpenID issuer: the local stack's, src/stack/minio.ts), the AWS CLI
  * from the peer venv, and an SDK v3 STS client, all against loopback endpoints.
  */
+import type { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
+import { s3Client } from "../../../src/adapters/aws/s3.js";
 import { httpCall } from "../../../src/stack/http.js";
 import {
   NO_PROXY_ENV,
@@ -25,6 +27,15 @@ import {
 import { awsCliBin, minioBin, motoServerBin } from "./peers.js";
 
 export { minioRoleArn, REGION, type Minio, type MinioOptions } from "../../../src/stack/minio.js";
+
+/** The product's S3 client on MinIO, as its root user. */
+export function minioS3(minio: Minio): S3Client {
+  return s3Client({
+    endpointUrl: minio.endpoint,
+    region: REGION,
+    credentials: { accessKeyId: minio.rootUser, secretAccessKey: minio.rootPassword },
+  });
+}
 
 /** Credentials the local peers accept (moto takes anything). */
 export const TEST_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" } as const;
