@@ -202,6 +202,23 @@ function envOf(p: Json): Record<string, string> {
 
 // ================================================================ in-process server
 
+/** A kubeconfig pointing at the scripted kube API (plain HTTP, no credentials). */
+function writeFakeKubeconfig(dir: string, server: string): string {
+  const file = join(dir, "kubeconfig");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "fake", cluster: { server, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "u", user: {} }],
+      contexts: [{ name: "c", context: { cluster: "fake", user: "u" } }],
+      "current-context": "c",
+    }),
+  );
+  return file;
+}
+
 describe("webhook server (in-process, fake ServiceAccount source)", () => {
   const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-it-"));
   let caPem: string;
@@ -740,18 +757,7 @@ describe("irsa webhook (child process, fake kube API)", () => {
     const serving = await issueServingCert(ca, "webhook");
     kube = await startFakeKube();
     kube.items.set("team-a/app", saObject("team-a", "app", { [ROLE]: ARN }));
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "fake", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
-        users: [{ name: "u", user: {} }],
-        contexts: [{ name: "c", context: { cluster: "fake", user: "u" } }],
-        "current-context": "c",
-      }),
-    );
+    const kubeconfig = writeFakeKubeconfig(dir, kube.url);
     child = spawn(
       process.execPath,
       [
@@ -896,18 +902,7 @@ describe("irsa webhook --watch-container-credentials-config (child process, fake
     kube.items.set("team-a/plain", saObject("team-a", "plain"));
     kube.releaseList();
     listFor("plain");
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "fake", cluster: { server: kube.url, "insecure-skip-tls-verify": true } }],
-        users: [{ name: "u", user: {} }],
-        contexts: [{ name: "c", context: { cluster: "fake", user: "u" } }],
-        "current-context": "c",
-      }),
-    );
+    const kubeconfig = writeFakeKubeconfig(dir, kube.url);
     child = spawn(
       process.execPath,
       [
