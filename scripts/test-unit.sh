@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
-exec node --test --test-reporter=spec --test-timeout=120000 --test-force-exit 'dist/test/unit/**/*.test.js'
+# No --test-force-exit: with it, Node drops the tail of a file's already-passed results before the
+# runner reads them (nodejs/node#64833), so the count moved between 1,030 and 1,089 of 1,096. The
+# unit files leave no handle open, so they exit on their own.
+exec node --test --test-reporter=spec --test-timeout=120000 'dist/test/unit/**/*.test.js'
