@@ -32,6 +32,7 @@ import { connect } from "node:tls";
 import { kubeTlsObjects, type TlsObjects } from "../../src/adapters/kubernetes/tls-secret.js";
 import { ManagedTls } from "../../src/webhook/managed-tls.js";
 import { silentLog as quiet } from "../../src/runtime/log.js";
+import { LOG_FLUSH_INTERVAL_MS } from "../../src/runtime/logger.js";
 import {
   createNamespace,
   createPod,
@@ -220,8 +221,21 @@ test("two replicas started together agree on one CA and kube-apiserver calls bot
     assert.ok(cert.checkHost(`pod-identity-webhook.${ns}.svc`, { subject: "never" }));
   }
   // Exactly one replica created the Secret; the other found it (or lost the create with a 409).
-  const logs = await Promise.all(replicas.map((r) => readFile(r.proc.logFile, "utf8")));
-  const creates = logs.join("\n").match(/"action":"create","why":"no Secret yet","outcome":"written"/g) ?? [];
+  // The webhook's log is buffered (flushed every LOG_FLUSH_INTERVAL_MS): wait for the winner's line,
+  // then one more flush, so a second create line would be in the files too before counting.
+  const readLogs = (): Promise<string[]> =>
+    Promise.all(replicas.map((r) => readFile(r.proc.logFile, "utf8")));
+  const CREATED = /"action":"create","why":"no Secret yet","outcome":"written"/g;
+  await waitUntil(
+    "a replica logs that it created the Secret",
+    async () => (await readLogs()).join("\n").match(CREATED) !== null,
+    {
+      timeoutMs: 10_000,
+    },
+  );
+  await new Promise((r) => setTimeout(r, 2 * LOG_FLUSH_INTERVAL_MS));
+  const logs = await readLogs();
+  const creates = logs.join("\n").match(CREATED) ?? [];
   assert.equal(creates.length, 1, `one create won:\n${logs.join("\n")}`);
 
   const config = await kube.kubeConfig
