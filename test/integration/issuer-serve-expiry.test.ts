@@ -18,7 +18,8 @@ describe("irsa issuer serve and an expiring certificate", () => {
   it("serves it while valid, then closes connections before the handshake and is not ready", async () => {
     const dir = mkdtempSync(join(tmpdir(), "irsa-serve-expiry-"));
     const ca = await createCa(dir, "expiry test CA");
-    const validMs = 6000;
+    // Long enough for the CLI to start on a loaded machine; the test waits for its end.
+    const validMs = 20_000;
     const notAfter = new Date(Date.now() + validMs);
     const cert = await issueServingCert(ca, "issuer", {
       ipAddresses: ["127.0.0.1"],
@@ -51,7 +52,13 @@ describe("irsa issuer serve and an expiring certificate", () => {
       ],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
-    const exited = new Promise((resolve) => proc.on("exit", resolve));
+    let exitCode: number | null | undefined;
+    const exited = new Promise((resolve) =>
+      proc.on("exit", (code) => {
+        exitCode = code;
+        resolve(code);
+      }),
+    );
     try {
       const get = () =>
         httpCall(`https://127.0.0.1:${port}/c1/openid/v1/jwks`, { ca: ca.certPem, timeoutMs: 2000 });
@@ -62,6 +69,8 @@ describe("irsa issuer serve and an expiring certificate", () => {
           (r) => r.status === 200,
           () => false,
         );
+        if (exitCode !== undefined) assert.fail(`irsa issuer serve exited (${exitCode}) before serving`);
+        if (Date.now() > notAfter.getTime()) assert.fail("not served before the certificate's end");
         if (!served) await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal((await ready()).status, 200);
