@@ -71,7 +71,8 @@ before(async () => {
   proc.stdout?.on("data", (c: Buffer) => {
     stdout += c.toString();
   });
-  for (let i = 0; i < 200 && (port === 0 || metricsPort === 0); i++) {
+  // Up to 30 s: the CLI starts in well under a second, but not on a machine with a load of 15.
+  for (let i = 0; i < 600 && (port === 0 || metricsPort === 0); i++) {
     await new Promise((r) => setTimeout(r, 50));
     for (const line of stdout.split("\n")) {
       if (!line.startsWith("{")) continue;

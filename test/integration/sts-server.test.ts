@@ -223,6 +223,7 @@ describe("keys fetched from the issuer over HTTPS", () => {
     const rotated = await post({ WebIdentityToken: await signToken(k2, { iss: issuer }) });
     assert.equal(rotated.status, 200, rotated.text);
     assert.equal(jwksHits, before + 1, "one refetch for the new kid");
+    const refetchedAt = performance.now();
     for (let i = 0; i < 5; i++) {
       const r = await post({
         WebIdentityToken: await signToken(k2, { iss: issuer }, { kid: `unknown-${i}` }),
@@ -231,7 +232,13 @@ describe("keys fetched from the issuer over HTTPS", () => {
       assert.equal(xmlValue(r.text, "Code"), "InvalidIdentityToken");
       assert.equal(r.check, "keys");
     }
-    assert.equal(jwksHits, before + 1, "unknown kids do not make the STS hammer the issuer");
+    // At most one more fetch per interval (1 s here) that the five requests spanned: exactly none
+    // when they took under a second, as they do on an idle machine.
+    const intervals = Math.floor((performance.now() - refetchedAt) / 1000);
+    assert.ok(
+      jwksHits <= before + 1 + intervals,
+      `unknown kids do not make the STS hammer the issuer: ${jwksHits - before - 1} more fetches in ${intervals + 1} s`,
+    );
   });
 
   it("discovery naming another issuer: the keys are not used (AWS's 'Couldn't retrieve verification key')", async () => {

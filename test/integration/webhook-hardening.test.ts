@@ -148,6 +148,7 @@ async function inProcess(
   });
   cache.start();
   const log = recordingLog();
+  // A server that refuses to start must not leave the cache (and its timers) running.
   const server = await startWebhookServer({
     host: "127.0.0.1",
     port: 0,
@@ -159,6 +160,9 @@ async function inProcess(
     log,
     metrics: new WebhookMetrics(undefined, false),
     ...extra,
+  }).catch(async (e: unknown) => {
+    await cache.stop();
+    throw e;
   });
   return { server, cache, log };
 }
@@ -316,6 +320,7 @@ describe("webhook server: what a client controls is counted and logged in propor
         kind: "Pod",
         spec: { serviceAccountName: "app", containers: [{ name: "a", env: "x" }] },
       });
+      const t0 = performance.now();
       for (let i = 0; i < 500; i += 50) {
         const replies = await Promise.all(
           Array.from({ length: 50 }, () => post(server.port, ca.certPem, bad)),
@@ -336,7 +341,18 @@ describe("webhook server: what a client controls is counted and logged in propor
         "no error lines: the pod is the client's problem",
       );
       const warns = log.lines.filter((l) => l.level === "warn" && l.msg.includes("malformed pod"));
-      assert.ok(warns.length >= 1 && warns.length <= 20, `${warns.length} warn lines for 500 malformed pods`);
+      // The limit is a burst of 10, then 1 line a second: on a loaded machine the 500 take longer,
+      // so the bound follows the time they took.
+      const seconds = Math.ceil((performance.now() - t0) / 1000);
+      assert.ok(
+        warns.length >= 1 && warns.length <= 10 + seconds + 1,
+        `${warns.length} warn lines for 500 malformed pods in ${seconds} s`,
+      );
+      const suppressed = warns.reduce((n, l) => n + ((l.obj as { suppressed?: number }).suppressed ?? 0), 0);
+      assert.ok(
+        suppressed > 0 && warns.length + suppressed <= 500,
+        `${suppressed} lines counted as suppressed`,
+      );
       const m = (await httpGet(server.metricsPort, "/metrics")).body;
       assert.equal(metricValue(m, 'irsa_webhook_admission_requests_total{result="invalid_pod"}'), 500);
     } finally {

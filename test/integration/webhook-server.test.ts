@@ -547,8 +547,13 @@ describe("webhook server (in-process, fake ServiceAccount source)", () => {
   });
 
   it("finishes an in-flight review when closing, then refuses new connections", async () => {
+    const gets = source.getCalls.length;
     const slow = https(server.port, caPem, "/mutate", { body: review(pod("late")) }); // waits the grace period
-    await new Promise((r) => setTimeout(r, 50));
+    // In flight once its account's GET has gone out (a fixed sleep lost the race on a loaded machine).
+    await until(
+      () => Promise.resolve(source.getCalls.slice(gets).includes("team-a/late") || undefined),
+      "the review's GET",
+    );
     const closing = server.close();
     const res = await slow;
     assert.equal(res.status, 200);
@@ -799,10 +804,14 @@ describe("irsa webhook (child process, fake kube API)", () => {
     });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-    const listening = await until(() => {
-      if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
-      return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
-    }, "the listening log line");
+    const listening = await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
+        return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
+      },
+      "the listening log line",
+      30_000,
+    );
     port = Number(listening.port);
     metricsPort = Number(listening.metricsPort);
   });
@@ -935,10 +944,14 @@ describe("irsa webhook --watch-container-credentials-config (child process, fake
     });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-    const listening = await until(() => {
-      if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
-      return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
-    }, "the listening log line");
+    const listening = await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
+        return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
+      },
+      "the listening log line",
+      30_000,
+    );
     port = Number(listening.port);
     const metricsPort = Number(listening.metricsPort);
     await until(
