@@ -1,13 +1,10 @@
 /**
  * Gathers doctor's facts through the adapters: the issuer's documents over HTTPS, the cluster
- * through the kubeconfig, IAM and STS through the AWS SDK. Every failure becomes a fact; a part
+ * through the kubeconfig, IAM and STS through the AWS SDK (aws-facts.ts). Every failure becomes a fact; a part
  * without its inputs is left out with the reason.
  */
-import { dirname, resolve } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
-  failed,
-  gathered,
   type ClusterFacts,
   type DoctorFacts,
   type ExchangeFacts,
@@ -17,10 +14,8 @@ import {
   type WebhookFacts,
 } from "../core/doctor/facts.js";
 import type { Group } from "../core/doctor/report.js";
-import { isIrsaError } from "../core/errors.js";
 import { isObject } from "../core/json.js";
 import { DISCOVERY_PATH, JWKS_PATH } from "../core/oidc/discovery.js";
-import { parseRoleArn, providerArn } from "../core/sts/arn.js";
 import { loadKubeConfig } from "../adapters/kubernetes/kubeconfig.js";
 import { dryRunPod, readMutatingWebhooks, reviewToken } from "../adapters/kubernetes/inspect.js";
 import { readServiceAccount, requestToken } from "../adapters/kubernetes/objects.js";
@@ -28,6 +23,8 @@ import { kubeGet } from "../adapters/kubernetes/oidc.js";
 import { probeHttps } from "../adapters/oidc/probe.js";
 import { sentChain } from "../adapters/oidc/thumbprint.js";
 import { probeServing } from "../adapters/tls-probe.js";
+import { attempt, message } from "./attempt.js";
+import { exchangeFacts, iamFacts, iamFromStsConfig } from "./aws-facts.js";
 
 export interface DoctorOptions {
   readonly issuer: string | undefined;
@@ -50,28 +47,6 @@ export interface DoctorOptions {
   readonly stsEndpoint: string | undefined;
   /** Seconds since the epoch. */
   readonly now: number;
-}
-
-function message(e: unknown): string {
-  if (isIrsaError(e)) return e.message;
-  const body = (e as { body?: unknown }).body;
-  if (typeof body === "string" && body !== "") {
-    try {
-      const m = (JSON.parse(body) as { message?: unknown }).message;
-      if (typeof m === "string") return m;
-    } catch {
-      // not JSON: fall through
-    }
-  }
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function attempt<T>(fn: () => Promise<T>): Promise<Gathered<T>> {
-  try {
-    return gathered(await fn());
-  } catch (e) {
-    return failed(message(e));
-  }
 }
 
 function issuerOf(text: string): string | undefined {
@@ -191,133 +166,6 @@ async function webhookFacts(kc: KubeConfig, o: DoctorOptions, acct: Account): Pr
   const dryRun =
     ref === undefined || !exists ? undefined : await attempt(() => dryRunPod(kc, ref.namespace, ref.name));
   return { configuration: o.webhookConfiguration, webhooks, serving, dryRun };
-}
-
-/** The SDK found no credentials at all: IAM is left out rather than failed. */
-function noCredentials(e: unknown): boolean {
-  const cause = isIrsaError(e) ? e.cause : e;
-  return cause instanceof Error && cause.name === "CredentialsProviderError";
-}
-
-async function iamFacts(o: DoctorOptions, issuer: string, roleArn: string): Promise<IamFacts | string> {
-  const { IamApi } = await import("../adapters/aws/iam.js");
-  const api = new IamApi({ endpointUrl: o.endpointUrl, region: o.region });
-  const role = parseRoleArn(roleArn);
-  if (role === undefined) return `the role ARN ${roleArn} is not valid`;
-  const hostPath = issuer.startsWith("https://") ? issuer.slice("https://".length) : issuer;
-  const arn = providerArn(role.partition, role.account, hostPath);
-  let provider: IamFacts["provider"];
-  try {
-    provider = gathered(await api.getProvider(arn));
-  } catch (e) {
-    if (noCredentials(e)) return `no AWS credentials found (${message(e)}); give them, or --endpoint-url`;
-    provider = failed(message(e));
-  }
-  let nearProviderArn: string | undefined;
-  if (provider.ok && provider.value === undefined) {
-    const slashless = hostPath.replace(/\/+$/, "");
-    const near = providerArn(
-      role.partition,
-      role.account,
-      hostPath === slashless ? `${hostPath}/` : slashless,
-    );
-    const other = await attempt(() => api.getProvider(near));
-    if (other.ok && other.value !== undefined) nearProviderArn = near;
-  }
-  const got = await attempt(() => api.getRole(role.name));
-  return {
-    source: o.endpointUrl ?? "AWS",
-    stsConfigFile: undefined,
-    providerArn: arn,
-    provider,
-    nearProviderArn,
-    role: got.ok
-      ? gathered(
-          got.value === undefined
-            ? undefined
-            : {
-                arn: got.value.arn,
-                trustPolicy: got.value.trustPolicy,
-                maxSessionDuration: got.value.maxSessionDuration,
-              },
-        )
-      : failed(got.error),
-  };
-}
-
-/** The provider and role as the local STS has them: its config is its IAM. */
-async function iamFromStsConfig(file: string, issuer: string, roleArn: string): Promise<IamFacts> {
-  const { loadStsConfig } = await import("../adapters/sts/config.js");
-  const source = `the STS config ${file}`;
-  const role = parseRoleArn(roleArn);
-  const hostPath = issuer.startsWith("https://") ? issuer.slice("https://".length) : issuer;
-  const arn = providerArn(role?.partition ?? "aws", role?.account ?? "", hostPath);
-  let config;
-  try {
-    config = (await loadStsConfig(file)).config;
-  } catch (e) {
-    return {
-      source,
-      stsConfigFile: file,
-      providerArn: arn,
-      provider: failed(message(e)),
-      nearProviderArn: undefined,
-      role: failed(message(e)),
-    };
-  }
-  const p = config.providers.find((x) => x.issuer === issuer);
-  const near = config.providers.find(
-    (x) => x.issuer !== issuer && x.issuer.replace(/\/+$/, "") === issuer.replace(/\/+$/, ""),
-  );
-  const r = config.roles.find((x) => x.arn.text === roleArn);
-  return {
-    source,
-    stsConfigFile: file,
-    providerArn: arn,
-    provider: gathered(p === undefined ? undefined : { clientIds: p.clientIds, thumbprints: undefined }),
-    nearProviderArn:
-      near === undefined
-        ? undefined
-        : providerArn(role?.partition ?? "aws", role?.account ?? "", near.hostPath),
-    role: gathered(
-      r?.trustPolicy === undefined
-        ? undefined
-        : {
-            arn: r.arn.text,
-            trustPolicy: undefined,
-            parsedTrustPolicy: r.trustPolicy,
-            ...(r.trustPolicyFile === undefined
-              ? {}
-              : { trustPolicyFile: resolve(dirname(file), r.trustPolicyFile) }),
-            maxSessionDuration: r.maxSessionDuration,
-          },
-    ),
-  };
-}
-
-async function exchangeFacts(o: DoctorOptions, token: string, roleArn: string): Promise<ExchangeFacts> {
-  const { exchangeWebIdentity, callerIdentity } = await import("../adapters/aws/web-identity.js");
-  const endpoint = o.stsEndpoint;
-  const where = endpoint ?? `AWS STS (${o.region})`;
-  let creds;
-  try {
-    creds = await exchangeWebIdentity({
-      roleArn,
-      token,
-      sessionName: "irsa-doctor",
-      durationSeconds: undefined,
-      endpoint,
-      region: o.region,
-    });
-  } catch (e) {
-    return { endpoint: where, assumed: failed(message(e)), caller: undefined };
-  }
-  const c = creds;
-  return {
-    endpoint: where,
-    assumed: gathered({ assumedRoleArn: c.assumedRoleArn ?? "", expiration: c.expiration.toISOString() }),
-    caller: await attempt(() => callerIdentity(c, endpoint, o.region)),
-  };
 }
 
 export async function gatherFacts(o: DoctorOptions): Promise<DoctorFacts> {

@@ -153,6 +153,19 @@ describe("parseAdmissionReview accepts what kube-apiserver sends", () => {
     assert.ok(isPodCreate(req));
     assert.equal((req.object.spec as Json).serviceAccountName, "app");
   });
+
+  it("reads only a view's own bytes: a Buffer slice (as an HTTP body is) and a Uint8Array at an offset", () => {
+    const body = text(review({}));
+    // Both views sit inside larger memory with other bytes before and after them.
+    const pool = Buffer.from(`{"garbage":1}${body}trailing`);
+    const slice = pool.subarray(13, 13 + Buffer.byteLength(body));
+    assert.ok(Buffer.isBuffer(slice) && slice.byteOffset > 0);
+    assert.equal(parseAdmissionReview(slice).namespace, "team-a");
+    const bytes = new TextEncoder().encode(`xx${body}yy`);
+    const view = new Uint8Array(bytes.buffer, 2, bytes.byteLength - 4);
+    assert.ok(!Buffer.isBuffer(view));
+    assert.equal(parseAdmissionReview(view).namespace, "team-a");
+  });
 });
 
 describe("parseAdmissionReview rejects malformed reviews with the field and the problem", () => {
