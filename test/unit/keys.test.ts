@@ -132,6 +132,12 @@ describe("parseKeysPem refuses bad input with a clear error", () => {
     ],
     ["Ed25519", read(KEY_FIXTURES, "ed25519.key"), "KEY_UNSUPPORTED_TYPE", /ED25519 keys are not supported/],
     ["secp256k1", read(KEY_FIXTURES, "secp256k1.key"), "KEY_UNSUPPORTED_CURVE", /secp256k1 is not supported/],
+    [
+      "an EC key on a curve with no name (explicit parameters)",
+      read(KEY_FIXTURES, "ec-unnamed-curve.key"),
+      "KEY_UNSUPPORTED_CURVE",
+      /EC key on curve unknown is not supported/,
+    ],
     ["a certificate", read(KEY_FIXTURES, "certificate.pem"), "KEY_IS_CERTIFICATE", /certificate, not a key/],
     ["truncated PEM (no END line)", rsaPem.slice(0, 200), "KEY_PEM_INVALID", /truncated/],
     [
