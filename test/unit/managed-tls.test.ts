@@ -264,4 +264,8 @@ describe("writeOutcome", () => {
       assert.equal(writeOutcome(status, guarded), outcome);
     });
   }
+  it("a write is not a guarded patch unless the caller says so: its 422 is an error", () => {
+    assert.equal(writeOutcome(422), undefined);
+    assert.equal(writeOutcome(409), "lost-race");
+  });
 });
