@@ -132,6 +132,12 @@ describe("parseKeysPem refuses bad input with a clear error", () => {
     ],
     ["Ed25519", read(KEY_FIXTURES, "ed25519.key"), "KEY_UNSUPPORTED_TYPE", /ED25519 keys are not supported/],
     ["secp256k1", read(KEY_FIXTURES, "secp256k1.key"), "KEY_UNSUPPORTED_CURVE", /secp256k1 is not supported/],
+    [
+      "an EC key on a curve with no name (explicit parameters)",
+      read(KEY_FIXTURES, "ec-unnamed-curve.key"),
+      "KEY_UNSUPPORTED_CURVE",
+      /EC key on curve unknown is not supported/,
+    ],
     ["a certificate", read(KEY_FIXTURES, "certificate.pem"), "KEY_IS_CERTIFICATE", /certificate, not a key/],
     ["truncated PEM (no END line)", rsaPem.slice(0, 200), "KEY_PEM_INVALID", /truncated/],
     [
@@ -166,6 +172,77 @@ describe("parseKeysPem refuses bad input with a clear error", () => {
       expectError(pem, code, re);
     });
   }
+
+  it("a TRUSTED CERTIFICATE block (openssl x509 -trustout) is a certificate too, not a key", () => {
+    const cert = read(KEY_FIXTURES, "certificate.pem").replaceAll(
+      "CERTIFICATE-----",
+      "TRUSTED CERTIFICATE-----",
+    );
+    expectError(cert, "KEY_IS_CERTIFICATE", /\(TRUSTED CERTIFICATE\): this is a certificate, not a key/);
+  });
+
+  it("a Proc-Type header marks a key encrypted with any spacing OpenSSL accepts after its colon", () => {
+    const encrypted = read(KEY_FIXTURES, "rsa-encrypted-pkcs1.key");
+    assert.match(encrypted, /Proc-Type: 4,ENCRYPTED/);
+    for (const spacing of ["", "  ", "\t"]) {
+      expectError(
+        encrypted.replace("Proc-Type: 4,ENCRYPTED", `Proc-Type:${spacing}4,ENCRYPTED`),
+        "KEY_ENCRYPTED",
+        /encrypted with a passphrase/,
+      );
+    }
+  });
+
+  it("the hint for an OpenSSH key says how to convert it; the hint for a DSA key says to generate one", () => {
+    const hint = (pem: string) => {
+      try {
+        parseKeysPem(pem, "in.pem");
+      } catch (e) {
+        assert.ok(e instanceof IrsaError);
+        return e.hint ?? "";
+      }
+      assert.fail("expected an error");
+    };
+    const block = (type: string) => `-----BEGIN ${type}-----\nAAAA\n-----END ${type}-----\n`;
+    assert.equal(
+      hint(block("OPENSSH PRIVATE KEY")),
+      "convert it: ssh-keygen -p -m PEM -f in.pem, or generate one: irsa keys generate",
+    );
+    assert.equal(hint(block("DSA PRIVATE KEY")), "generate a supported key: irsa keys generate");
+  });
+
+  it("a block that does not decode says whether it was read as a private or a public key, without OpenSSL's error code", () => {
+    const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const damage = (pem: string) => pem.replace(/\n[A-Za-z0-9+/]{10}/, "\n!!!!!!!!!!");
+    const damagedPrivate = damage(String(pair.privateKey.export({ type: "pkcs8", format: "pem" })));
+    const damagedPublic = damage(String(pair.publicKey.export({ type: "spki", format: "pem" })));
+    for (const [pem, kind] of [
+      [damagedPrivate, "private"],
+      [damagedPublic, "public"],
+    ] as const) {
+      assert.throws(
+        () => parseKeysPem(pem, "in.pem"),
+        (e: unknown) => {
+          assert.ok(e instanceof IrsaError);
+          assert.equal(e.code, "KEY_PEM_INVALID");
+          // OpenSSL's message is "error:<code>:<library>:<function>:<reason>"; the code is left out.
+          assert.ok(e.cause instanceof Error, "the OpenSSL error is the cause");
+          assert.match(e.cause.message, /^error:[0-9A-F]+:/);
+          const reason = e.cause.message.split(":").slice(2).join(":");
+          assert.ok(
+            e.message.includes(`: the block does not decode as a ${kind} key (${reason})`),
+            `${e.message} gives the reason ${reason}`,
+          );
+          return true;
+        },
+      );
+    }
+  });
+
+  it("a file of EC PARAMETERS blocks only names that block type once", () => {
+    const params = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
+    expectError(`${params}${params}`, "KEY_NOT_FOUND", /in\.pem: no key found, only EC PARAMETERS blocks$/);
+  });
 
   it("refuses RSA-PSS keys, which kube-apiserver cannot sign with", () => {
     const pss = String(

@@ -177,6 +177,25 @@ describe("decideTls", () => {
     });
   }
 
+  it("a certificate is valid from its notBefore on, and no longer at its notAfter", () => {
+    const leaf = leafOf({ notBefore: T0 + DAY, notAfter: T0 + 2 * DAY });
+    const at = (now: number) => decideTls(stored({ leaf }), now, POLICY);
+    assert.match(at(T0 + DAY - 1).reason, /not valid now/, "one millisecond before notBefore");
+    assert.deepEqual(at(T0 + DAY), { action: "keep", reason: "current" }, "at notBefore");
+    assert.deepEqual(at(T0 + 2 * DAY - 1).action, "renew-leaf", "due, but still valid");
+    assert.doesNotMatch(at(T0 + 2 * DAY - 1).reason, /not valid/);
+    assert.match(at(T0 + 2 * DAY).reason, /not valid now/, "at notAfter");
+  });
+
+  it("a CA that is not valid yet (its notBefore ahead of the clock) is replaced whole", () => {
+    const early = stored({ cas: [{ notBefore: T0 + DAY, notAfter: T0 + 3650 * DAY }] });
+    assert.deepEqual(decideTls(early, T0 + DAY - 1, POLICY), {
+      action: "recreate",
+      reason: "the signing CA is not valid now",
+    });
+    assert.equal(decideTls(early, T0 + DAY, POLICY).action, "keep");
+  });
+
   it("replicas reading the same Secret decide the same thing (one of them wins the write)", () => {
     const s = stored();
     for (const at of [T0, T0 + 60 * DAY, T0 + 2434 * DAY]) {
@@ -195,6 +214,11 @@ describe("bundleAfterRotation", () => {
       ["a", "c"],
     );
     assert.deepEqual(bundleAfterRotation([a, b, c], T0 + 30 * DAY), []);
+  });
+  it("drops a CA at its notAfter, keeps it one millisecond before", () => {
+    const a = { notBefore: T0, notAfter: T0 + DAY };
+    assert.deepEqual(bundleAfterRotation([a], T0 + DAY - 1), [a]);
+    assert.deepEqual(bundleAfterRotation([a], T0 + DAY), []);
   });
 });
 
@@ -224,8 +248,11 @@ describe("caBundlePatch", () => {
 
 describe("writeOutcome", () => {
   for (const [status, guarded, outcome] of [
+    [199, false, undefined],
     [200, false, "written"],
     [201, false, "written"],
+    [299, false, "written"],
+    [300, false, undefined],
     [409, false, "lost-race"],
     [409, true, "lost-race"],
     [422, true, "lost-race"],
@@ -237,4 +264,8 @@ describe("writeOutcome", () => {
       assert.equal(writeOutcome(status, guarded), outcome);
     });
   }
+  it("a write is not a guarded patch unless the caller says so: its 422 is an error", () => {
+    assert.equal(writeOutcome(422), undefined);
+    assert.equal(writeOutcome(409), "lost-race");
+  });
 });

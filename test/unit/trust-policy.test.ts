@@ -347,3 +347,474 @@ describe("parseTrustPolicy refuses what IAM refuses, naming the path", () => {
     });
   }
 });
+
+/** The one condition's result of a one-statement policy, for reasons and edge cases. */
+function conditionResult(condition: unknown, ctx: PolicyRequest["context"]) {
+  const d = evaluateTrustPolicy(parseTrustPolicy(policy(allow(condition))), {
+    principalType: "Federated",
+    principalId: PROVIDER,
+    action: ACTION,
+    context: ctx,
+  });
+  const [c] = d.statements[0]?.conditions ?? [];
+  assert.ok(c);
+  return c;
+}
+
+describe("evaluateTrustPolicy: every condition result says why", () => {
+  const AMR = `${P}:amr`;
+  const cases: [string, unknown, Record<string, string[]>, boolean, string][] = [
+    ["Null on an absent key", { Null: { [AMR]: "true" } }, base, true, `${AMR} is absent`],
+    ["Null on a present key", { Null: { [SUB]: "true" } }, base, false, `${SUB} is present`],
+    [
+      "Null on a key whose value list is empty: absent",
+      { Null: { [AMR]: "true" } },
+      { ...base, [AMR]: [] },
+      true,
+      `${AMR} is absent`,
+    ],
+    [
+      "...IfExists on an absent key",
+      { StringEqualsIfExists: { [AMR]: "x" } },
+      base,
+      true,
+      `${AMR} is absent, and ...IfExists makes an absent key match`,
+    ],
+    [
+      "ForAnyValue:...IfExists on an absent key: IfExists wins",
+      { "ForAnyValue:StringEqualsIfExists": { [AMR]: "x" } },
+      base,
+      true,
+      `${AMR} is absent, and ...IfExists makes an absent key match`,
+    ],
+    [
+      "ForAllValues on an absent key",
+      { "ForAllValues:StringEquals": { [AMR]: "x" } },
+      base,
+      true,
+      `${AMR} is absent, and ForAllValues: is true for an absent or empty key`,
+    ],
+    [
+      "ForAllValues with a negated operator on an empty key",
+      { "ForAllValues:StringNotEquals": { [AMR]: "x" } },
+      { ...base, [AMR]: [] },
+      true,
+      `${AMR} is absent, and ForAllValues: is true for an absent or empty key`,
+    ],
+    [
+      "ForAnyValue on an empty key",
+      { "ForAnyValue:StringEquals": { [AMR]: "x" } },
+      { ...base, [AMR]: [] },
+      false,
+      `${AMR} is absent, and ForAnyValue: is false for an absent or empty key`,
+    ],
+    [
+      "ForAnyValue with a negated operator on an absent key",
+      { "ForAnyValue:StringNotEquals": { [AMR]: "x" } },
+      base,
+      false,
+      `${AMR} is absent, and ForAnyValue: is false for an absent or empty key`,
+    ],
+    [
+      "a negated operator on an absent key",
+      { StringNotLike: { [AMR]: "x" } },
+      base,
+      true,
+      `${AMR} is absent, and a negated operator matches an absent key`,
+    ],
+    [
+      "a positive operator on an empty key",
+      { StringEquals: { [AMR]: "x" } },
+      { ...base, [AMR]: [] },
+      false,
+      `${AMR} is absent, so the condition does not match`,
+    ],
+    [
+      "one value against one policy value",
+      { StringEquals: { [SUB]: "system:serviceaccount:team-a:app" } },
+      base,
+      true,
+      `${SUB} is "system:serviceaccount:team-a:app": StringEquals "system:serviceaccount:team-a:app" matches`,
+    ],
+    [
+      "several values against several policy values",
+      { "ForAnyValue:StringLike": { [AMR]: ["mfa", "otp*"] } },
+      { ...base, [AMR]: ["pwd", "sms"] },
+      false,
+      `${AMR} is ["pwd","sms"]: ForAnyValue:StringLike one of ["mfa","otp*"] does not match`,
+    ],
+  ];
+  for (const [title, condition, ctx, ok, reason] of cases) {
+    it(title, () => {
+      const c = conditionResult(condition, ctx);
+      assert.equal(c.ok, ok);
+      assert.equal(c.reason, reason);
+    });
+  }
+
+  it("a result carries the operator as written, the key, the policy's values and the request's", () => {
+    const c = conditionResult({ "ForAnyValue:StringLikeIfExists": { [SUB]: ["x", "system:*"] } }, base);
+    assert.deepEqual(
+      { operator: c.operator, key: c.key, values: c.values, actual: c.actual, ok: c.ok },
+      {
+        operator: "ForAnyValue:StringLikeIfExists",
+        key: SUB,
+        values: ["x", "system:*"],
+        actual: ["system:serviceaccount:team-a:app"],
+        ok: true,
+      },
+    );
+    assert.equal(conditionResult({ StringEquals: { [`${P}:azp`]: "x" } }, base).actual, undefined);
+  });
+});
+
+describe("evaluateTrustPolicy: multi-valued keys without ForAnyValue/ForAllValues", () => {
+  const AMR = `${P}:amr`;
+  const ctx = { ...base, [AMR]: ["pwd", "mfa"] };
+  it("a positive operator matches when any value matches", () => {
+    assert.equal(conditionResult({ StringEquals: { [AMR]: "mfa" } }, ctx).ok, true);
+    assert.equal(conditionResult({ StringEquals: { [AMR]: "otp" } }, ctx).ok, false);
+  });
+  it("a negated operator matches only when no value matches (never grants more than either reading)", () => {
+    assert.equal(conditionResult({ StringNotEquals: { [AMR]: "mfa" } }, ctx).ok, false);
+    assert.equal(conditionResult({ StringNotEquals: { [AMR]: "otp" } }, ctx).ok, true);
+  });
+  it("ForAnyValue with a negated operator: some value matches none of the policy values", () => {
+    assert.equal(
+      conditionResult({ "ForAnyValue:StringNotEquals": { [AMR]: ["pwd", "mfa"] } }, ctx).ok,
+      false,
+    );
+    assert.equal(conditionResult({ "ForAnyValue:StringNotEquals": { [AMR]: "pwd" } }, ctx).ok, true);
+  });
+  it("ForAllValues with a negated operator: every value matches none of the policy values", () => {
+    assert.equal(conditionResult({ "ForAllValues:StringNotLike": { [AMR]: "otp*" } }, ctx).ok, true);
+    assert.equal(conditionResult({ "ForAllValues:StringNotLike": { [AMR]: "p*" } }, ctx).ok, false);
+  });
+});
+
+describe("evaluateTrustPolicy: operators and context forms", () => {
+  it("StringEqualsIgnoreCase compares values without case; StringNotEqualsIgnoreCase negates it", () => {
+    const ctx = { "x:k": ["MiXeD"] };
+    assert.equal(conditionResult({ StringEqualsIgnoreCase: { "x:k": "mixed" } }, ctx).ok, true);
+    assert.equal(conditionResult({ StringEqualsIgnoreCase: { "x:k": "other" } }, ctx).ok, false);
+    assert.equal(conditionResult({ StringNotEqualsIgnoreCase: { "x:k": "MIXED" } }, ctx).ok, false);
+    assert.equal(conditionResult({ StringNotEqualsIgnoreCase: { "x:k": "other" } }, ctx).ok, true);
+  });
+  it("StringNotLike does not match a value its pattern matches", () => {
+    assert.equal(conditionResult({ StringNotLike: { [SUB]: "system:*" } }, base).ok, false);
+  });
+  it("Bool compares case-insensitively, and false is not true", () => {
+    assert.equal(conditionResult({ Bool: { "x:b": "true" } }, { "x:b": ["TRUE"] }).ok, true);
+    assert.equal(conditionResult({ Bool: { "x:b": "true" } }, { "x:b": ["false"] }).ok, false);
+  });
+  it("the request context may be a Map; its key names are matched without case too", () => {
+    const ctx = new Map([[SUB.toUpperCase(), ["system:serviceaccount:team-a:app"]]]);
+    assert.equal(
+      conditionResult({ StringEquals: { [SUB]: "system:serviceaccount:team-a:app" } }, ctx).ok,
+      true,
+    );
+    assert.equal(conditionResult({ StringEquals: { [`${P}:azp`]: "x" } }, ctx).actual, undefined);
+  });
+});
+
+describe("evaluateTrustPolicy: statement reasons and the decision's sentence", () => {
+  it("a statement without conditions says so; one with conditions says they all match", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy(allow(), allow({ StringLike: { [SUB]: "system:*" } }, { Sid: "" }))),
+      req(base),
+    );
+    assert.equal(d.statements[0]?.reason, "principal and action match and it has no conditions");
+    assert.equal(d.statements[1]?.reason, "principal, action and every condition match");
+    assert.equal(d.statements[1].name, "Statement[1]", "an empty Sid is no Sid");
+    assert.equal(
+      d.reason,
+      'Statement[0] (Sid "Allow") allows: principal and action match and it has no conditions',
+    );
+  });
+
+  it("a statement result carries its position, Sid, effect and what matched", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy(allow(undefined, { Action: "sts:AssumeRole" }))),
+      req(base),
+    );
+    const [s] = d.statements;
+    assert.ok(s);
+    assert.deepEqual(
+      {
+        index: s.index,
+        sid: s.sid,
+        effect: s.effect,
+        pm: s.principalMatches,
+        am: s.actionMatches,
+        applies: s.applies,
+      },
+      { index: 0, sid: "Allow", effect: "Allow", pm: true, am: false, applies: false },
+    );
+  });
+
+  it("a NotAction that covers the action is named as NotAction", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy({ Effect: "Allow", Principal: { Federated: PROVIDER }, NotAction: "sts:*" })),
+      req(base),
+    );
+    assert.equal(d.statements[0]?.reason, `its NotAction does not cover ${ACTION}`);
+  });
+
+  it("a principal naming only other types is not this principal, and says which one was asked", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy(allow(undefined, { Principal: { AWS: "arn:aws:iam::111122223333:root" } }))),
+      req(base),
+    );
+    assert.equal(d.decision, "ImplicitDeny");
+    assert.equal(d.statements[0]?.reason, `its Principal does not name Federated ${PROVIDER}`);
+  });
+
+  it("a failed condition is named with its operator in the statement's reason", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy(allow({ StringEquals: { [SUB]: "x" }, StringLike: { [SUB]: "system:*" } }))),
+      req(base),
+    );
+    assert.equal(
+      d.statements[0]?.reason,
+      `condition StringEquals: ${SUB} is "system:serviceaccount:team-a:app": StringEquals "x" does not match`,
+    );
+  });
+
+  it("an explicit deny's sentence names the statement and why it applies", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy(allow(), { Effect: "Deny", Principal: "*", Action: "*" })),
+      req(base),
+    );
+    assert.equal(
+      d.reason,
+      "Statement[1] denies: principal and action match and it has no conditions (an explicit Deny wins over any Allow)",
+    );
+    assert.equal(d.allowed, false);
+    assert.equal(d.deciding?.index, 1);
+  });
+
+  it("a Deny that does not apply decides nothing; with no Allow the policy has no Allow statement", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(policy({ Effect: "Deny", Principal: "*", Action: "sts:AssumeRole" })),
+      req(base),
+    );
+    assert.equal(d.decision, "ImplicitDeny");
+    assert.equal(d.reason, "no statement allows: the policy has no Allow statement");
+  });
+
+  it("an implicit deny lists every Allow that does not apply, in order, and not the Denies", () => {
+    const d = evaluateTrustPolicy(
+      parseTrustPolicy(
+        policy(
+          allow(undefined, { Action: "sts:AssumeRole" }),
+          { Effect: "Deny", Principal: "*", Action: "sts:AssumeRole" },
+          allow(undefined, { Sid: "Other", Principal: { Federated: "arn:other" } }),
+        ),
+      ),
+      req(base),
+    );
+    assert.equal(
+      d.reason,
+      `no statement allows: Statement[0] (Sid "Allow") does not apply: its Action does not cover ${ACTION}; ` +
+        `Statement[2] (Sid "Other") does not apply: its Principal does not name Federated ${PROVIDER}`,
+    );
+  });
+});
+
+describe("iamGlob: cached patterns", () => {
+  it("the same pattern matched with and without case is two patterns", () => {
+    assert.equal(iamGlob("STS:Assume*", "sts:assumerole", true), true);
+    assert.equal(iamGlob("STS:Assume*", "sts:assumerole"), false);
+    assert.equal(iamGlob("sts:Get?", "STS:GETX"), false);
+    assert.equal(iamGlob("sts:Get?", "STS:GETX", true), true);
+  });
+  it("a literal ${*} in the middle of a pattern", () => {
+    assert.equal(iamGlob("a${*}b*", "a*bcd"), true);
+    assert.equal(iamGlob("a${*}b*", "axbcd"), false);
+  });
+});
+
+describe("parseTrustPolicy: what it accepts", () => {
+  it("accepts the old Version 2008-10-17 and a document without Version", () => {
+    assert.equal(parseTrustPolicy({ Version: "2008-10-17", Statement: [allow()] }).version, "2008-10-17");
+    assert.equal(parseTrustPolicy({ Statement: [allow()] }).version, undefined);
+  });
+  it("takes a JSON text as well as a parsed document", () => {
+    const p = parseTrustPolicy(JSON.stringify(policy(allow({ Bool: { "x:b": true } }))));
+    assert.deepEqual(p.statements[0]?.conditions[0]?.values, ["true"]);
+  });
+  it("a statement keeps its Sid, Effect, Principal, Action and conditions; NotAction is undefined then", () => {
+    const [s] = parseTrustPolicy(
+      policy(allow({ "ForAllValues:StringLikeIfExists": { "x:k": ["a", 1] } }, { Effect: "Deny" })),
+    ).statements;
+    assert.deepEqual(s, {
+      index: 0,
+      sid: "Allow",
+      effect: "Deny",
+      principal: { Federated: [PROVIDER] },
+      action: [ACTION],
+      notAction: undefined,
+      conditions: [
+        {
+          operator: {
+            text: "ForAllValues:StringLikeIfExists",
+            base: "StringLike",
+            set: "ForAllValues",
+            ifExists: true,
+          },
+          key: "x:k",
+          values: ["a", "1"],
+        },
+      ],
+    });
+  });
+  it("a statement without Condition has no conditions", () => {
+    assert.deepEqual(parseTrustPolicy(policy(allow())).statements[0]?.conditions, []);
+  });
+  it("reads ForAnyValue: qualifiers and Bool with a JSON boolean", () => {
+    const [c] =
+      parseTrustPolicy(policy(allow({ "ForAnyValue:Bool": { "x:b": false } }))).statements[0]?.conditions ??
+      [];
+    assert.deepEqual(c?.operator, {
+      text: "ForAnyValue:Bool",
+      base: "Bool",
+      set: "ForAnyValue",
+      ifExists: false,
+    });
+    assert.deepEqual(c.values, ["false"]);
+  });
+});
+
+describe("parseTrustPolicy: exact messages and paths", () => {
+  const bad: [string, unknown, string][] = [
+    ["not JSON", "{", "trust policy: not valid JSON: "],
+    ["not an object", "[1]", "trust policy: expected an object, got an array"],
+    [
+      "a statement that is not an object",
+      policy("x"),
+      "trust policy: Statement[0]: expected an object, got a string",
+    ],
+    [
+      "a single statement that is not an object",
+      { Statement: 7 },
+      "trust policy: Statement: expected an object, got a number",
+    ],
+    [
+      "no Effect",
+      policy({ Principal: "*", Action: "*" }),
+      "trust policy: Statement[0].Effect: required string is missing",
+    ],
+    [
+      "an Effect that is not a string",
+      policy(allow(undefined, { Effect: true })),
+      "trust policy: Statement[0].Effect: expected a string, got a boolean",
+    ],
+    [
+      "a Principal that is neither * nor an object",
+      policy(allow(undefined, { Principal: "arn:aws:iam::1:root" })),
+      'trust policy: Statement[0].Principal: expected "*" or an object such as {"Federated": ARN}, got a string',
+    ],
+    [
+      "a Principal naming nobody",
+      policy(allow(undefined, { Principal: {} })),
+      "trust policy: Statement[0].Principal: names no principal",
+    ],
+    [
+      "a principal id that is not a string",
+      policy(allow(undefined, { Principal: { Federated: ["arn:x", 5] } })),
+      "trust policy: Statement[0].Principal.Federated[1]: expected a string, got a number",
+    ],
+    [
+      "an Action that is a number (no scalars outside conditions)",
+      policy(allow(undefined, { Action: 5 })),
+      "trust policy: Statement[0].Action: expected a string, got a number",
+    ],
+    [
+      "a NotAction list with a boolean",
+      policy({ Effect: "Allow", Principal: "*", NotAction: ["sts:X", true] }),
+      "trust policy: Statement[0].NotAction[1]: expected a string, got a boolean",
+    ],
+    [
+      "neither Action nor NotAction",
+      policy({ Effect: "Allow", Principal: "*" }),
+      "trust policy: Statement[0]: needs exactly one of Action and NotAction",
+    ],
+    [
+      "a NotResource",
+      policy(allow(undefined, { NotResource: "*" })),
+      "trust policy: Statement[0].Resource: a trust policy has no Resource (the role is the resource)",
+    ],
+    [
+      "a Condition that is not an object",
+      policy(allow("x")),
+      "trust policy: Statement[0].Condition: expected an object, got a string",
+    ],
+    [
+      "an operator whose keys are not an object",
+      policy(allow({ StringEquals: ["a"] })),
+      "trust policy: Statement[0].Condition.StringEquals: expected an object of condition keys, got an array",
+    ],
+    [
+      "a condition value list with an object",
+      policy(allow({ StringEquals: { a: ["x", {}] } })),
+      "trust policy: Statement[0].Condition.StringEquals.a[1]: expected a string, got an object",
+    ],
+    [
+      "a single condition value that is null",
+      policy(allow({ StringEquals: { a: null } })),
+      "trust policy: Statement[0].Condition.StringEquals.a: expected a string, got null",
+    ],
+    [
+      "Bool with a value that only contains true",
+      policy(allow({ Bool: { a: "untrue" } })),
+      'trust policy: Statement[0].Condition.Bool.a: Bool takes "true" or "false", got "untrue"',
+    ],
+    [
+      "Null with a value that only starts with false",
+      policy(allow({ Null: { a: ["true", "falsey"] } })),
+      'trust policy: Statement[0].Condition.Null.a: Null takes "true" or "false", got "falsey"',
+    ],
+    [
+      "Null with a set qualifier",
+      policy(allow({ "ForAnyValue:Null": { a: "true" } })),
+      'trust policy: Statement[0].Condition["ForAnyValue:Null"]: unsupported condition operator "ForAnyValue:Null" (supported: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike, Bool, Null, with ForAnyValue:, ForAllValues: and ...IfExists)',
+    ],
+    [
+      "a qualifier spelled in another case",
+      policy(allow({ "forAnyValue:StringEquals": { a: "x" } })),
+      'trust policy: Statement[0].Condition["forAnyValue:StringEquals"]: unsupported condition operator',
+    ],
+    [
+      "IfExists not at the end",
+      policy(allow({ IfExistsStringEquals: { a: "x" } })),
+      "trust policy: Statement[0].Condition.IfExistsStringEquals: unsupported condition operator",
+    ],
+    [
+      "a Sid that is not a string",
+      policy(allow(undefined, { Sid: 1 })),
+      "trust policy: Statement[0].Sid: expected a string, got a number",
+    ],
+    [
+      "a Version that is not a string",
+      { Version: 2012, Statement: [allow()] },
+      "trust policy: Version: expected a string, got a number",
+    ],
+  ];
+  for (const [title, doc, message] of bad) {
+    it(title, () => {
+      assert.throws(
+        () => parseTrustPolicy(doc),
+        (e: unknown) => {
+          assert.ok(e instanceof IrsaError);
+          assert.equal(e.code, "POLICY_INVALID");
+          assert.ok(e.message.startsWith(message), `${e.message}\ndoes not start with\n${message}`);
+          assert.equal(
+            e.hint,
+            "fix the trust policy document (IAM refuses it too, with MalformedPolicyDocument)",
+          );
+          return true;
+        },
+      );
+    });
+  }
+});

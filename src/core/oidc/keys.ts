@@ -42,8 +42,8 @@ const IGNORED_TYPES = new Set(["EC PARAMETERS"]);
 
 interface PemBlock {
   readonly type: string;
+  /** From its BEGIN line to its END line: RFC 1421 headers such as Proc-Type included. */
   readonly text: string;
-  readonly headers: string;
   readonly index: number;
 }
 
@@ -65,10 +65,7 @@ function splitPem(pem: string, source: string): PemBlock[] {
         "copy the whole key file again, including its END line",
       );
     }
-    const text = pem.slice(start, end + endMarker.length);
-    const body = text.slice(m[0].length, text.length - endMarker.length);
-    const headers = body.includes(":") ? body : "";
-    blocks.push({ type, text, headers, index });
+    blocks.push({ type, text: pem.slice(start, end + endMarker.length), index });
   }
   if (blocks.length === 0) {
     throw new IrsaError(
@@ -132,7 +129,8 @@ export function parseKeysPem(pem: string, source: string): LoadedKey[] {
         `extract its public key with: openssl x509 -in ${source} -pubkey -noout > sa.pub`,
       );
     }
-    if (block.type === "ENCRYPTED PRIVATE KEY" || /Proc-Type:\s*4,ENCRYPTED/.test(block.headers)) {
+    // Only a header line can hold "Proc-Type:": base64 has neither ':' nor '-'.
+    if (block.type === "ENCRYPTED PRIVATE KEY" || /Proc-Type:\s*4,ENCRYPTED/.test(block.text)) {
       throw new IrsaError(
         "KEY_ENCRYPTED",
         `${where}: the private key is encrypted with a passphrase; kube-apiserver cannot read encrypted keys`,
