@@ -231,6 +231,104 @@ describe("service account references", () => {
   });
 });
 
+describe("service account references: Kubernetes' name rules", () => {
+  it("a namespace is a DNS label: 1 to 63 of a-z, 0-9 and inner hyphens", () => {
+    for (const ns of ["a", "a-1", `a${"b".repeat(61)}c`]) {
+      assert.deepEqual(parseServiceAccountRef(`${ns}/app`, false), { namespace: ns, name: "app" });
+    }
+    for (const ns of [`a${"b".repeat(62)}c`, "-ns", "ns-", "n.s", "xns!"]) {
+      const r = refusal(() => parseServiceAccountRef(`${ns}/app`, false));
+      assert.equal(
+        r.text,
+        `namespace "${ns}" in "${ns}/app" is not a valid Kubernetes namespace\n  hint: pass --service-account NAMESPACE/NAME, such as default/app`,
+      );
+    }
+  });
+  it("a name is a DNS subdomain: dotted labels, 253 characters at most", () => {
+    const long = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
+    assert.equal(long.length, 253);
+    for (const name of ["a", "app.v2", "a-b.c-d", long]) {
+      assert.deepEqual(parseServiceAccountRef(`ns/${name}`, false), { namespace: "ns", name });
+    }
+    for (const name of [`${long}e`, "a..b", ".a", "a.", "-a", "a-", "a.-b", "a-.b", "a_b"]) {
+      const r = refusal(() => parseServiceAccountRef(`ns/${name}`, false));
+      assert.equal(
+        r.text,
+        `name "${name}" in "ns/${name}" is not a valid service account name\n  hint: pass --service-account NAMESPACE/NAME, such as default/app`,
+      );
+    }
+  });
+  it("refusals say what was wrong and how to fix it", () => {
+    assert.equal(
+      refusal(() => parseServiceAccountRef("app", false)).text,
+      'service account "app" is not NAMESPACE/NAME\n  hint: pass --service-account NAMESPACE/NAME, such as default/app',
+    );
+    assert.equal(
+      refusal(() => parseServiceAccountRef("team/*", false)).text,
+      '"team/*" admits every service account of namespace team\n  hint: name the accounts one by one, or pass --allow-namespace-wildcard if every account of the namespace may assume the role',
+    );
+  });
+});
+
+describe("buildTrustPolicy's document", () => {
+  const input = { partition: "aws" as const, accountId: ACCOUNT, issuer: ISSUER };
+  it("lists several accounts and audiences once each, in the order given", () => {
+    const doc = buildTrustPolicy({
+      ...input,
+      serviceAccounts: [
+        { namespace: "a", name: "x" },
+        { namespace: "b", name: "y" },
+        { namespace: "a", name: "x" },
+      ],
+      audiences: ["a1", "a2", "a1"],
+    });
+    assert.deepEqual(doc.Statement[0]?.Condition, {
+      StringEquals: {
+        [`${ISSUER}:sub`]: ["system:serviceaccount:a:x", "system:serviceaccount:b:y"],
+        [`${ISSUER}:aud`]: ["a1", "a2"],
+      },
+    });
+  });
+  it("only wildcards: one NamespaceWildcard statement, each namespace once", () => {
+    const doc = buildTrustPolicy({
+      ...input,
+      serviceAccounts: [
+        { namespace: "a", name: "*" },
+        { namespace: "a", name: "*" },
+        { namespace: "b", name: "*" },
+      ],
+      audiences: ["a1"],
+    });
+    assert.deepEqual(doc, {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "NamespaceWildcard",
+          Effect: "Allow",
+          Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}` },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: {
+            StringEquals: { [`${ISSUER}:aud`]: "a1" },
+            StringLike: { [`${ISSUER}:sub`]: ["system:serviceaccount:a:*", "system:serviceaccount:b:*"] },
+          },
+        },
+      ],
+    });
+  });
+  it("refusals name what is missing and the flag to pass", () => {
+    assert.equal(
+      refusal(() => buildTrustPolicy({ ...input, serviceAccounts: [], audiences: ["a"] })).text,
+      "no service account given\n  hint: pass --service-account NAMESPACE/NAME",
+    );
+    for (const audiences of [[], ["a", ""]]) {
+      const r = refusal(() =>
+        buildTrustPolicy({ ...input, serviceAccounts: [{ namespace: "a", name: "b" }], audiences }),
+      );
+      assert.equal(r.text, "an audience is empty\n  hint: pass --audience, such as sts.amazonaws.com");
+    }
+  });
+});
+
 describe("buildTrustPolicy, evaluated as STS does", () => {
   function decide(doc: unknown, partition: Partition, sub: string, aud: string, issuer = ISSUER): boolean {
     const r = evaluateTrustPolicy(parseTrustPolicy(doc), {
