@@ -158,8 +158,9 @@ describe("arn.ts: partitions, ids, ARNs and issuers as IAM takes them", () => {
     });
   }
 
-  it("a policy ARN needs an account (12 digits or aws) and a policy/ resource of IAM's characters", () => {
+  it("a policy ARN is IAM's, needs an account (12 digits or aws) and a policy/ resource of IAM's characters", () => {
     for (const bad of [
+      "arn:aws:sts::aws:policy/x",
       "arn:aws:iam:::policy/x",
       "arn:aws:iam::aws:xpolicy/x",
       "arn:aws:iam::aws:policy/x y",
