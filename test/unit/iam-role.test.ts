@@ -254,9 +254,12 @@ describe("changes and kubectl lines", () => {
     assert.deepEqual(annotateCommands("arn:x", [{ namespace: "team", name: "app" }], []), [
       "kubectl annotate serviceaccount --namespace team app eks.amazonaws.com/role-arn=arn:x --overwrite",
     ]);
-    assert.deepEqual(annotateCommands("arn:x", [{ namespace: "team", name: "app" }], ["it's", "second"]), [
-      "kubectl annotate serviceaccount --namespace team app eks.amazonaws.com/role-arn=arn:x 'eks.amazonaws.com/audience=it'\\''s' --overwrite",
-    ]);
+    assert.deepEqual(
+      annotateCommands("arn:x", [{ namespace: "team", name: "app" }], ["it's 'q'", "second"]),
+      [
+        "kubectl annotate serviceaccount --namespace team app eks.amazonaws.com/role-arn=arn:x 'eks.amazonaws.com/audience=it'\\''s '\\''q'\\''' --overwrite",
+      ],
+    );
     assert.deepEqual(
       annotateCommands("arn:x", [{ namespace: "team", name: "app" }], ["a@b%c+d=e:f,g.h/i-j_k"], "p"),
       [
