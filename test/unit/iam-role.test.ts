@@ -239,6 +239,34 @@ describe("changes and kubectl lines", () => {
       { action: "CreateOpenIDConnectProvider", detail: "https://x/c1 with client ids a, b" },
     ]);
   });
+  it("thumbprints are listed comma-separated, on create and on update", () => {
+    const [t1, t2] = ["a".repeat(40), "b".repeat(40)];
+    const create = planProvider(undefined, { clientIds: ["a"], thumbprints: [t1, t2] }, false);
+    assert.equal(
+      providerChanges("https://x/c1", create)[0]?.detail,
+      `https://x/c1 with client ids a and thumbprints ${t1}, ${t2}`,
+    );
+    const update = planProvider(
+      { clientIds: ["a"], thumbprints: [t1] },
+      { clientIds: ["a"], thumbprints: [t2] },
+      false,
+    );
+    assert.deepEqual(providerChanges("https://x/c1", update), [
+      { action: "UpdateOpenIDConnectProviderThumbprint", detail: `${t1}, ${t2}` },
+    ]);
+  });
+  it("a provider to create with no thumbprint list names only its client ids", () => {
+    const plan = {
+      create: true,
+      addClientIds: ["a"],
+      removeClientIds: [],
+      setThumbprints: undefined,
+      changed: true,
+    };
+    assert.deepEqual(providerChanges("https://x/c1", plan), [
+      { action: "CreateOpenIDConnectProvider", detail: "https://x/c1 with client ids a" },
+    ]);
+  });
   it("an existing provider with thumbprints kept: no thumbprint call", () => {
     const plan = planProvider(
       { clientIds: ["a"], thumbprints: ["a".repeat(40)] },
