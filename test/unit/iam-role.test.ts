@@ -136,6 +136,10 @@ describe("planRole", () => {
 
 describe("checkMaxSessionDuration", () => {
   for (const [raw, want] of [
+    ["1e4", "INPUT_INVALID"],
+    ["0x1c20", "INPUT_INVALID"],
+    [" 7200", "INPUT_INVALID"],
+    ["7200 ", "INPUT_INVALID"],
     ["3600", 3600],
     ["43200", 43200],
     ["3599", "INPUT_INVALID"],
@@ -157,7 +161,144 @@ describe("checkMaxSessionDuration", () => {
   }
 });
 
+describe("checkMaxSessionDuration's refusal", () => {
+  it("names the flag and the value, and says what IAM allows", () => {
+    assert.throws(
+      () => checkMaxSessionDuration("60", "--session"),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.describe() ===
+          '--session "60" is not a whole number of seconds from 3600 to 43200\n  hint: pass seconds, such as --session 7200 for two hours (IAM allows 1 to 12 hours)',
+    );
+    assert.throws(() => checkMaxSessionDuration("60"), /^IrsaError: --max-session-duration "60"/);
+  });
+});
+
+describe("canonicalPolicy and planRole, one rule at a time", () => {
+  it("keeps an empty list a list, and null and scalars as they are", () => {
+    assert.deepEqual(canonicalPolicy({ a: [], b: null, c: 1, d: "x" }), { a: [], b: null, c: 1, d: "x" });
+    assert.deepEqual(canonicalPolicy([[1]]), 1);
+    assert.equal(samePolicy({ a: [] }, { a: null }), false);
+  });
+  it("a session length equal to the role's changes nothing", () => {
+    const p = planRole(role({ maxSessionDuration: 7200 }), {
+      trustPolicy: POLICY,
+      maxSessionDuration: 7200,
+      policyArns: [P1],
+    });
+    assert.equal(p.setMaxSessionDuration, undefined);
+    assert.equal(p.changed, false);
+  });
+  it("each change alone makes the plan changed", () => {
+    const want = { trustPolicy: POLICY, maxSessionDuration: undefined, policyArns: [P1] };
+    const trust = planRole(role({ trustPolicy: {} }), want);
+    assert.deepEqual([trust.updateTrustPolicy, trust.changed], [true, true]);
+    const session = planRole(role(), { ...want, maxSessionDuration: 7200 });
+    assert.deepEqual(
+      [session.updateTrustPolicy, session.setMaxSessionDuration, session.changed],
+      [false, 7200, true],
+    );
+    const attach = planRole(role(), { ...want, policyArns: [P1, P2, P2] });
+    assert.deepEqual([attach.updateTrustPolicy, attach.attach, attach.changed], [false, [P2], true]);
+  });
+});
+
 describe("changes and kubectl lines", () => {
+  it("a role to create: CreateRole, with the session length only when given, then each attachment", () => {
+    const want = { trustPolicy: POLICY, maxSessionDuration: 7200, policyArns: [P1, P2] };
+    const plan = planRole(undefined, want);
+    assert.deepEqual(roleChanges("app", plan, want, undefined), [
+      { action: "CreateRole", detail: "role app with the trust policy, max session 7200 s" },
+      { action: "AttachRolePolicy", detail: `${P1} to app` },
+      { action: "AttachRolePolicy", detail: `${P2} to app` },
+    ]);
+    const plain = { ...want, maxSessionDuration: undefined, policyArns: [] };
+    assert.deepEqual(roleChanges("app", planRole(undefined, plain), plain, undefined), [
+      { action: "CreateRole", detail: "role app with the trust policy" },
+    ]);
+  });
+  it("an existing role: the trust policy, then the session length from its old value (IAM's 3600 when unset)", () => {
+    const want = { trustPolicy: POLICY, maxSessionDuration: 7200, policyArns: [] };
+    const current = role({ trustPolicy: {}, maxSessionDuration: 9000 });
+    assert.deepEqual(roleChanges("app", planRole(current, want), want, current), [
+      { action: "UpdateAssumeRolePolicy", detail: "replace the trust policy of app" },
+      { action: "UpdateRole", detail: "max session duration of app 9000 s -> 7200 s" },
+    ]);
+    const unset = role({ maxSessionDuration: undefined });
+    assert.deepEqual(roleChanges("app", planRole(unset, want), want, unset), [
+      { action: "UpdateRole", detail: "max session duration of app 3600 s -> 7200 s" },
+    ]);
+  });
+  it("an unchanged role has no changes", () => {
+    const want = { trustPolicy: POLICY, maxSessionDuration: 3600, policyArns: [P1] };
+    assert.deepEqual(roleChanges("app", planRole(role(), want), want, role()), []);
+  });
+  it("a provider to create without thumbprints names only its client ids", () => {
+    const plan = planProvider(undefined, { clientIds: ["a", "b"], thumbprints: [] }, false);
+    assert.deepEqual(providerChanges("https://x/c1", plan), [
+      { action: "CreateOpenIDConnectProvider", detail: "https://x/c1 with client ids a, b" },
+    ]);
+  });
+  it("thumbprints are listed comma-separated, on create and on update", () => {
+    const [t1, t2] = ["a".repeat(40), "b".repeat(40)];
+    const create = planProvider(undefined, { clientIds: ["a"], thumbprints: [t1, t2] }, false);
+    assert.equal(
+      providerChanges("https://x/c1", create)[0]?.detail,
+      `https://x/c1 with client ids a and thumbprints ${t1}, ${t2}`,
+    );
+    const update = planProvider(
+      { clientIds: ["a"], thumbprints: [t1] },
+      { clientIds: ["a"], thumbprints: [t2] },
+      false,
+    );
+    assert.deepEqual(providerChanges("https://x/c1", update), [
+      { action: "UpdateOpenIDConnectProviderThumbprint", detail: `${t1}, ${t2}` },
+    ]);
+  });
+  it("a provider to create with no thumbprint list names only its client ids", () => {
+    const plan = {
+      create: true,
+      addClientIds: ["a"],
+      removeClientIds: [],
+      setThumbprints: undefined,
+      changed: true,
+    };
+    assert.deepEqual(providerChanges("https://x/c1", plan), [
+      { action: "CreateOpenIDConnectProvider", detail: "https://x/c1 with client ids a" },
+    ]);
+  });
+  it("an existing provider with thumbprints kept: no thumbprint call", () => {
+    const plan = planProvider(
+      { clientIds: ["a"], thumbprints: ["a".repeat(40)] },
+      { clientIds: ["a", "b", "c"], thumbprints: [] },
+      false,
+    );
+    assert.deepEqual(providerChanges("https://x/c1", plan), [
+      { action: "AddClientIDToOpenIDConnectProvider", detail: "b" },
+      { action: "AddClientIDToOpenIDConnectProvider", detail: "c" },
+    ]);
+  });
+  it("the kubectl line takes the default audience when none is given, and quotes single quotes", () => {
+    assert.deepEqual(annotateCommands("arn:x", [{ namespace: "team", name: "app" }], []), [
+      "kubectl annotate serviceaccount --namespace team app eks.amazonaws.com/role-arn=arn:x --overwrite",
+    ]);
+    assert.deepEqual(
+      annotateCommands("arn:x", [{ namespace: "team", name: "app" }], ["it's 'q'", "second"]),
+      [
+        "kubectl annotate serviceaccount --namespace team app eks.amazonaws.com/role-arn=arn:x 'eks.amazonaws.com/audience=it'\\''s '\\''q'\\''' --overwrite",
+      ],
+    );
+    assert.deepEqual(
+      annotateCommands("arn:x", [{ namespace: "team", name: "app" }], ["a@b%c+d=e:f,g.h/i-j_k"], "p"),
+      [
+        "kubectl annotate serviceaccount --namespace team app p/role-arn=arn:x p/audience=a@b%c+d=e:f,g.h/i-j_k --overwrite",
+      ],
+    );
+    assert.deepEqual(annotateCommands("arn:x", [{ namespace: "team", name: "app" }], ["x*"], "p"), [
+      "kubectl annotate serviceaccount --namespace team app p/role-arn=arn:x 'p/audience=x*' --overwrite",
+    ]);
+  });
+
   it("a provider to create is one CreateOpenIDConnectProvider", () => {
     const plan = planProvider(
       undefined,

@@ -85,6 +85,27 @@ describe("init flags", () => {
     });
   }
 
+  it("the repeated-issuer refusal says which issuer to give where", () => {
+    assert.throws(
+      () => checkIssuers(ISSUER, [OLD, ISSUER]),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.describe() ===
+          `--previous-issuer "${ISSUER}" is given twice, or equals --issuer\n  hint: give the cluster's current issuer (kubectl get --raw /.well-known/openid-configuration) once, and the new one as --issuer`,
+    );
+    assert.deepEqual(checkIssuers(ISSUER, [OLD, "https://b.example"]), []);
+  });
+
+  it("the JWKS URI drops every trailing slash of the issuer", () => {
+    const flags = apiServerFlags({
+      issuer: "https://x.example//",
+      previousIssuers: [],
+      signingKeyFile: undefined,
+      verifyKeyFiles: [],
+    });
+    assert.equal(flags[1]?.value, "https://x.example/openid/v1/jwks");
+  });
+
   it("warns about a trailing slash or a port, for the new and the previous issuers", () => {
     const w = checkIssuers("https://x.example/", ["https://old.example:8443"]);
     assert.equal(w.length, 2);
@@ -157,11 +178,74 @@ describe("init renderers", () => {
     }
   });
 
+  it("each distribution's flags: the key flags only where its nodes keep the keys, Talos's key inline", () => {
+    const names = (d: Distro) => renderInit(request(d)).flags.map((f) => `${f.name}=${f.value}`);
+    const issuerFlags = [
+      `service-account-issuer=${ISSUER}`,
+      `service-account-jwks-uri=${ISSUER}/openid/v1/jwks`,
+    ];
+    assert.deepEqual(names("eks-anywhere"), [`service-account-issuer=${ISSUER}`]);
+    assert.deepEqual(names("talos"), issuerFlags);
+    assert.deepEqual(names("charmed"), [
+      ...issuerFlags,
+      "service-account-signing-key-file=/root/cdk/irsa/sa.key",
+      "service-account-key-file=/root/cdk/irsa/sa.pub",
+    ]);
+    assert.deepEqual(
+      renderInit(request("k3s", [OLD]))
+        .flags.slice(-2)
+        .map((f) => f.value),
+      ["/var/lib/rancher/k3s/server/irsa/sa.pub", "/var/lib/rancher/k3s/server/tls/service.key"],
+    );
+  });
+
+  it("kind mounts <output directory>/keys, trailing slashes of the directory dropped", () => {
+    const plain = renderInit(request("kind")).files[0]?.content;
+    assert.match(plain ?? "", /hostPath: \/srv\/irsa\/keys\n/);
+    assert.equal(renderInit({ ...request("kind"), outDir: "/srv/irsa//" }).files[0]?.content, plain);
+  });
+
+  it("takes every character RFC 3986 allows in an issuer, and checks the previous issuers too", () => {
+    const issuer = "https://x.example/A-Z_a.z~0:9/?q=1&r=2;s#f[0]@!$'()*+,%20";
+    assert.equal(renderInit({ ...request("k3s"), issuer }).flags[0]?.value, issuer);
+    for (const bad of ["https://x.example/a\tb", "https://x.example/<a>", "https://x.example/a\\b"]) {
+      assert.throws(
+        () => renderInit({ ...request("k3s"), issuer: bad }),
+        code("URL_INVALID", /characters a URL may not/),
+      );
+    }
+    assert.throws(
+      () => renderInit(request("k3s", ["https://old example"])),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.describe() ===
+          '"https://old example" holds characters a URL may not (white space, quotes, non-ASCII)\n  hint: percent-encode them, or choose an issuer URL made of plain ASCII',
+    );
+  });
+
+  it("the refusals' hints say what to do instead", () => {
+    assert.throws(
+      () => renderInit(request("minikube", [OLD])),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.describe() ===
+          "--previous-issuer cannot be kept on minikube: minikube's --extra-config keeps one value per API-server flag\n  hint: leave --previous-issuer out (tokens with the old issuer stop working once kube-apiserver restarts; pods get new ones within an hour)",
+    );
+    assert.throws(
+      () => renderInit({ ...request("talos"), signingKeyPem: undefined }),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.hint === "give the private key with --key, or leave --key out to generate one",
+    );
+  });
+
   it("quotes shell words only when needed, and quotes single quotes", () => {
     assert.equal(
       shQuote("apiserver.service-account-issuer=https://x.example/c1"),
       "apiserver.service-account-issuer=https://x.example/c1",
     );
+    assert.equal(shQuote("AZaz09-._~:/=,@%+"), "AZaz09-._~:/=,@%+");
+    for (const w of ["", "a*", "a;b", "a\\b", "a#b", "a?b", "a!b"]) assert.equal(shQuote(w), `'${w}'`);
     assert.equal(shQuote("a b"), "'a b'");
     assert.equal(shQuote("it's"), "'it'\\''s'");
     assert.equal(shQuote("$HOME&x"), "'$HOME&x'");

@@ -7,9 +7,19 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
-import { bucketPolicy, checkBucketName } from "../../src/core/issuer/bucket-policy.js";
 import {
+  bucketIssuerUrl,
+  bucketPolicy,
+  checkBucketName,
+  normalizePrefix,
+  objectKey,
+} from "../../src/core/issuer/bucket-policy.js";
+import {
+  checkPublicIssuer,
+  DISCOVERY_CONTENT_TYPE,
   DISCOVERY_OBJECT,
+  DOCUMENT_CACHE_CONTROL,
+  JWKS_CONTENT_TYPE,
   JWKS_OBJECT,
   parseDiscovery,
   parseJwks,
@@ -18,7 +28,7 @@ import {
   type JwkObject,
 } from "../../src/core/issuer/documents.js";
 import { etagOf, ifNoneMatchHits } from "../../src/core/issuer/http-cache.js";
-import { writesNeeded, type ObjectWrite, type StoredObject } from "../../src/core/issuer/plan.js";
+import { sameObject, writesNeeded, type ObjectWrite, type StoredObject } from "../../src/core/issuer/plan.js";
 import {
   EMPTY_STATE,
   mergeKeys,
@@ -120,10 +130,111 @@ describe("mergeKeys: rotation memory", () => {
   });
 });
 
+describe("mergeKeys: one rule at a time", () => {
+  it("a key listed twice in a state counts once", () => {
+    const prev = {
+      version: 1 as const,
+      keys: [
+        { kid: "a", jwk: jwk("a"), firstSeen: "2026-01-01T00:00:00.000Z" },
+        { kid: "a", jwk: jwk("a"), firstSeen: "2026-01-02T00:00:00.000Z" },
+      ],
+    };
+    const m = mergeKeys([jwk("a")], prev, T0, RETAIN);
+    assert.deepEqual(m.state.keys, [{ kid: "a", jwk: jwk("a"), firstSeen: "2026-01-01T00:00:00.000Z" }]);
+    assert.deepEqual(kids(m.published), ["a"]);
+    assert.equal(m.changed, true);
+  });
+  it("a key in the source keeps its first publication time; a new one is stamped now", () => {
+    const m = mergeKeys([jwk("b"), jwk("a")], stateFromPublished([jwk("a")], T0), T0 + HOUR, RETAIN);
+    assert.deepEqual(m.state.keys, [
+      { kid: "a", jwk: jwk("a"), firstSeen: new Date(T0).toISOString() },
+      { kid: "b", jwk: jwk("b"), firstSeen: new Date(T0 + HOUR).toISOString() },
+    ]);
+    assert.deepEqual(m.retained, []);
+    assert.deepEqual(m.dropped, []);
+  });
+  it("the source's own copy of a key is published, not the state's", () => {
+    const m = mergeKeys(
+      [jwk("a", "ES256")],
+      mergeKeys([jwk("a")], EMPTY_STATE, T0, RETAIN).state,
+      T0,
+      RETAIN,
+    );
+    assert.equal(m.published[0]?.["alg"], "ES256");
+    assert.equal(m.state.keys[0]?.jwk["alg"], "ES256");
+  });
+  it("a key that left keeps its first publication time and the time it left", () => {
+    let m = mergeKeys([jwk("a"), jwk("b")], EMPTY_STATE, T0, RETAIN);
+    m = mergeKeys([jwk("b")], m.state, T0 + HOUR, RETAIN);
+    m = mergeKeys([jwk("b")], m.state, T0 + 2 * HOUR, RETAIN);
+    assert.deepEqual(m.state.keys[0], {
+      kid: "a",
+      jwk: jwk("a"),
+      firstSeen: new Date(T0).toISOString(),
+      removedAt: new Date(T0 + HOUR).toISOString(),
+    });
+    assert.deepEqual(m.retained, ["a"]);
+  });
+  it("a target's published keys seed the state once each, as just removed", () => {
+    assert.deepEqual(stateFromPublished([jwk("a"), jwk("a", "ES256"), jwk("b")], T0), {
+      version: 1,
+      keys: [
+        {
+          kid: "a",
+          jwk: jwk("a"),
+          firstSeen: new Date(T0).toISOString(),
+          removedAt: new Date(T0).toISOString(),
+        },
+        {
+          kid: "b",
+          jwk: jwk("b"),
+          firstSeen: new Date(T0).toISOString(),
+          removedAt: new Date(T0).toISOString(),
+        },
+      ],
+    });
+  });
+  it("the state text is indented JSON ending in a newline", () => {
+    assert.equal(stateText(EMPTY_STATE), '{\n  "version": 1,\n  "keys": []\n}\n');
+  });
+});
+
 describe("parseState", () => {
   const good = stateText(mergeKeys([jwk("a")], EMPTY_STATE, T0, RETAIN).state);
   it("reads back what stateText writes", () => {
     assert.equal(stateText(parseState(good, "s")), good);
+  });
+  it("reads a state without keys as empty, and a key without firstSeen as published at the epoch", () => {
+    assert.deepEqual(parseState('{"version":1}', "s"), EMPTY_STATE);
+    assert.deepEqual(parseState('{"version":1,"keys":[{"kid":"a","jwk":{"kid":"a"}}]}', "s"), {
+      version: 1,
+      keys: [{ kid: "a", jwk: { kid: "a" }, firstSeen: "1970-01-01T00:00:00.000Z" }],
+    });
+    assert.deepEqual(
+      parseState(
+        '{"version":1,"keys":[{"kid":"a","jwk":{"kid":"a"},"firstSeen":"2026-01-01T00:00:00Z","removedAt":"2026-01-02T00:00:00Z"}]}',
+        "s",
+      ).keys[0],
+      { kid: "a", jwk: { kid: "a" }, firstSeen: "2026-01-01T00:00:00Z", removedAt: "2026-01-02T00:00:00Z" },
+    );
+  });
+  it("a refusal names the object and says it is rebuilt", () => {
+    throwsCode(
+      () => parseState("[]", "s3://b/st"),
+      "STATE_INVALID",
+      /^state object s3:\/\/b\/st: \(document\): expected an object\n {2}hint: it is rebuilt from the published JWKS; delete it if it keeps failing$/,
+    );
+    throwsCode(
+      () => parseState("x", "s3://b/st"),
+      "STATE_INVALID",
+      /^state object s3:\/\/b\/st is not JSON \(truncated or overwritten\?\): .*\n {2}hint: it is rebuilt/,
+    );
+    throwsCode(
+      () => parseState('{"version":1,"keys":[{"kid":"a","jwk":{"kid":"a"},"firstSeen":"x"}]}', "s"),
+      "STATE_INVALID",
+      /keys\[0\]\.firstSeen: "x" is not a time/,
+    );
+    throwsCode(() => parseState('{"keys":[]}', "s"), "STATE_INVALID", /version: expected 1, got undefined/);
   });
   for (const [name, text, message] of [
     ["truncated", good.slice(0, good.length / 2), /not JSON \(truncated/],
@@ -160,6 +271,53 @@ describe("source documents", () => {
       throwsCode(() => parseJwks(text, "https://api:6443/openid/v1/jwks"), "SOURCE_INVALID", message);
     });
   }
+  it("a JWKS of white space is empty, and the hint names where it came from", () => {
+    throwsCode(
+      () => parseJwks(" \n", "W"),
+      "SOURCE_INVALID",
+      /^JWKS from W is empty\n {2}hint: check that W serves it$/,
+    );
+  });
+  it("refusals of a JWKS name the document, the source and the field", () => {
+    throwsCode(
+      () => parseJwks("<html>", "W"),
+      "SOURCE_INVALID",
+      /^JWKS from W is not JSON: .*\n {2}hint: check that W serves the document itself, not an error page$/,
+    );
+    throwsCode(
+      () => parseJwks("[]", "W"),
+      "SOURCE_INVALID",
+      /^JWKS from W: \(document\): expected an object with a keys array\n {2}hint: check the document W serves$/,
+    );
+    throwsCode(
+      () => parseJwks('{"keys":[{"kid":"a"}]}', "W"),
+      "SOURCE_INVALID",
+      /keys\[0\]\.kty: required string is missing/,
+    );
+    throwsCode(
+      () => parseJwks('{"keys":[]}', "W"),
+      "SOURCE_INVALID",
+      /^JWKS from W has no keys; publishing it would make every token fail\n {2}hint: give kube-apiserver --service-account-key-file, or --key files, with the public keys$/,
+    );
+  });
+  it("reads a discovery document's issuer and jwks_uri, and refuses one that is not an object or has no issuer", () => {
+    assert.deepEqual(parseDiscovery('{"issuer":"https://x","jwks_uri":"https://x/k","a":1}', "d"), {
+      doc: { issuer: "https://x", jwks_uri: "https://x/k", a: 1 },
+      issuer: "https://x",
+      jwksUri: "https://x/k",
+    });
+    throwsCode(
+      () => parseDiscovery("[]", "W"),
+      "SOURCE_INVALID",
+      /^discovery document from W: \(document\): expected an object\n/,
+    );
+    throwsCode(
+      () => parseDiscovery('{"jwks_uri":"x"}', "W"),
+      "SOURCE_INVALID",
+      /^discovery document from W: issuer: required string is missing/,
+    );
+    throwsCode(() => parseDiscovery("", "W"), "SOURCE_INVALID", /^discovery document from W is empty/);
+  });
   it("refuses a discovery document without jwks_uri", () => {
     throwsCode(() => parseDiscovery('{"issuer":"https://x"}', "d"), "SOURCE_INVALID", /jwks_uri/);
   });
@@ -193,6 +351,73 @@ describe("publishedDocuments", () => {
     assert.deepEqual(
       (JSON.parse(p.discovery) as Record<string, unknown>)["id_token_signing_alg_values_supported"],
       ["ES256", "RS256"],
+    );
+  });
+
+  it("without --public-issuer, any valid cluster issuer is published", () => {
+    const local = "https://127.0.0.1:6443";
+    const disc = discoveryDocument(local, `${local}/openid/v1/jwks`, keys);
+    assert.equal(
+      publishedDocuments(parseDiscovery(disc, "d"), parseJwks(jwksDocument(keys), "j")).discovery,
+      disc,
+    );
+  });
+
+  it("says what it rewrote, old value to new", () => {
+    const disc = discoveryDocument(issuer, "https://10.0.0.1:6443/openid/v1/jwks", keys);
+    const p = publishedDocuments(parseDiscovery(disc, "d"), [
+      ...parseJwks(jwksDocument(keys), "j"),
+      jwk("ec", "ES256"),
+    ]);
+    assert.deepEqual(p.rewrites, [
+      `jwks_uri "https://10.0.0.1:6443/openid/v1/jwks" → "${issuer}/openid/v1/jwks"`,
+      'id_token_signing_alg_values_supported ["RS256"] → ["ES256","RS256"]',
+    ]);
+    assert.equal((JSON.parse(p.jwks) as { keys: unknown[] }).keys.length, 2);
+  });
+
+  it("keeps the source's algorithm list when a key names no algorithm", () => {
+    const disc = discoveryDocument(issuer, `${issuer}/openid/v1/jwks`, keys);
+    const noAlg: JwkObject = { kty: "RSA", kid: "x" };
+    const p = publishedDocuments(parseDiscovery(disc, "d"), [...parseJwks(jwksDocument(keys), "j"), noAlg]);
+    assert.deepEqual(p.rewrites, []);
+    assert.deepEqual(
+      (JSON.parse(p.discovery) as Record<string, unknown>)["id_token_signing_alg_values_supported"],
+      ["RS256"],
+    );
+  });
+
+  it("lists each algorithm once, sorted", () => {
+    const disc = discoveryDocument(issuer, `${issuer}/openid/v1/jwks`, keys);
+    const p = publishedDocuments(parseDiscovery(disc, "d"), [
+      jwk("a", "RS256"),
+      jwk("b", "ES256"),
+      jwk("c", "RS256"),
+    ]);
+    assert.deepEqual(
+      (JSON.parse(p.discovery) as Record<string, unknown>)["id_token_signing_alg_values_supported"],
+      ["ES256", "RS256"],
+    );
+  });
+
+  it("the mismatch refusal says what tokens carry and how to keep old tokens valid", () => {
+    throwsCode(
+      () => {
+        checkPublicIssuer("https://a", "https://b");
+      },
+      "ISSUER_MISMATCH",
+      /^the cluster's issuer is "https:\/\/a" but --public-issuer is "https:\/\/b": tokens carry iss "https:\/\/a", so STS would never find them under "https:\/\/b"\n {2}hint: set kube-apiserver --service-account-issuer=https:\/\/b \(keep "https:\/\/a" as a second --service-account-issuer while its tokens are live\), or correct --public-issuer$/,
+    );
+    checkPublicIssuer("https://a", "https://a"); // the same issuer passes
+  });
+
+  it("documents are served as application/json, cached for a minute", () => {
+    assert.equal(DISCOVERY_CONTENT_TYPE, "application/json");
+    assert.equal(JWKS_CONTENT_TYPE, "application/json");
+    assert.equal(DOCUMENT_CACHE_CONTROL, "public, max-age=60");
+    assert.deepEqual(
+      [DISCOVERY_OBJECT, JWKS_OBJECT, STATE_OBJECT],
+      [".well-known/openid-configuration", "openid/v1/jwks", "irsa-issuer-state.json"],
     );
   });
 
@@ -254,6 +479,29 @@ describe("writesNeeded", () => {
   });
 });
 
+describe("sameObject", () => {
+  const want: ObjectWrite = {
+    name: "n",
+    body: "b",
+    contentType: "application/json",
+    cacheControl: undefined,
+  };
+  it("an absent object, other bytes or another content type is not the same; no content type compares bytes", () => {
+    assert.equal(sameObject(undefined, want), false);
+    assert.equal(sameObject({ body: Buffer.from("b"), contentType: "application/json" }, want), true);
+    assert.equal(sameObject({ body: Buffer.from("b"), contentType: undefined }, want), true);
+    assert.equal(sameObject({ body: Buffer.from("b"), contentType: "text/plain" }, want), false);
+    assert.equal(sameObject({ body: Buffer.from("c"), contentType: undefined }, want), false);
+  });
+  it("an object not in the write order is written after the three", () => {
+    const w = (name: string): ObjectWrite => ({ ...want, name });
+    assert.deepEqual(
+      writesNeeded([w("extra"), w(DISCOVERY_OBJECT), w(STATE_OBJECT)], new Map()).map((x) => x.name),
+      [STATE_OBJECT, DISCOVERY_OBJECT, "extra"],
+    );
+  });
+});
+
 describe("HTTP caching", () => {
   const etag = etagOf("body");
   it("a strong quoted ETag of the bytes", () => {
@@ -267,6 +515,9 @@ describe("HTTP caching", () => {
     [`W/${etag}`, true],
     [`"other", ${etag}`, true],
     ['"other"', false],
+    [` ,${etag} `, true],
+    ["W/*", false],
+    [",", false],
     ["*", true],
     [etag.slice(1, -1), false],
   ] as const) {
@@ -274,6 +525,15 @@ describe("HTTP caching", () => {
       assert.equal(ifNoneMatchHits(header, etag), hit);
     });
   }
+});
+
+describe("If-None-Match against a weak ETag", () => {
+  it("compares weakly both ways (RFC 9110)", () => {
+    assert.equal(ifNoneMatchHits('"x"', 'W/"x"'), true);
+    assert.equal(ifNoneMatchHits('W/"x"', 'W/"x"'), true);
+    assert.equal(ifNoneMatchHits('"y"', 'W/"x"'), false);
+    assert.equal(ifNoneMatchHits("", ""), false);
+  });
 });
 
 describe("targets and the bucket policy", () => {
@@ -323,6 +583,62 @@ describe("targets and the bucket policy", () => {
       ["arn:aws-cn:s3:::b-1/.well-known/openid-configuration", "arn:aws-cn:s3:::b-1/openid/v1/jwks"],
     );
   });
+  it("refuses a target naming the flag and the forms it takes", () => {
+    assert.throws(
+      () => parseTarget("ftp://x", "--target"),
+      (e: unknown) =>
+        e instanceof IrsaError &&
+        e.code === "TARGET_INVALID" &&
+        e.describe() ===
+          '--target "ftp://x": unknown scheme\n  hint: write s3://BUCKET[/PREFIX] or dir:///absolute/path (dir://relative/path is relative to the working directory)',
+    );
+    assert.throws(
+      () => parseTarget("s3://ab", "--target"),
+      (e: unknown) =>
+        e instanceof IrsaError && /hint: give --target 3-63 lower-case letters/.test(e.describe()),
+    );
+    assert.throws(() => parseTarget("s3:///x"), /--to "s3:\/\/\/x": no bucket name/);
+  });
+  it("parses s3://bucket/prefix without a trailing slash, and a relative dir://", () => {
+    assert.deepEqual(parseTarget("s3://b-1/p"), {
+      kind: "s3",
+      bucket: "b-1",
+      prefix: "p",
+      text: "s3://b-1/p",
+    });
+    assert.deepEqual(parseTarget("dir://out"), { kind: "dir", path: "out", text: "dir://out" });
+  });
+  it("a bucket name: 3 to 63 characters, a letter or digit at each end, not an IP address", () => {
+    for (const b of ["abc", "a".repeat(63), "a1.2.3.4", "1.2.3.4a", "1.2.3", "a-b.c"])
+      assert.equal(checkBucketName(b), b);
+    for (const b of ["a".repeat(64), "-abc", "abc-", ".abc", "abc.", "1.2.3.4", "ab_c"]) {
+      assert.throws(
+        () => checkBucketName(b, "--bkt"),
+        (e: unknown) =>
+          e instanceof IrsaError &&
+          e.describe() ===
+            `"${b}" is not an S3 bucket name\n  hint: give --bkt 3-63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit`,
+        b,
+      );
+    }
+  });
+  it("a prefix loses its leading and trailing slashes; an object key joins it with a slash", () => {
+    assert.equal(normalizePrefix("//a/b//"), "a/b");
+    assert.equal(normalizePrefix(undefined), "");
+    assert.equal(normalizePrefix("/"), "");
+    assert.equal(objectKey("", "o"), "o");
+    assert.equal(objectKey("a/b", "o"), "a/b/o");
+  });
+  it("the policy is indented JSON ending in a newline, and checks the bucket name", () => {
+    const text = bucketPolicy("b-1", "");
+    assert.ok(text.startsWith('{\n  "Version": "2012-10-17",\n'), text);
+    assert.ok(text.endsWith("}\n"), text);
+    assert.throws(() => bucketPolicy("B", ""), /not an S3 bucket name/);
+  });
+  it("a bucket's issuer URL is virtual-hosted style, with the prefix as its path", () => {
+    assert.equal(bucketIssuerUrl("b-1", "eu-west-1", undefined), "https://b-1.s3.eu-west-1.amazonaws.com");
+    assert.equal(bucketIssuerUrl("b-1", "eu-west-1", "/c/1/"), "https://b-1.s3.eu-west-1.amazonaws.com/c/1");
+  });
   it("refuses a bucket name S3 would refuse", () => {
     for (const b of ["ab", "a..b", "192.168.0.1", "-ab", "UPPER"]) {
       assert.throws(() => checkBucketName(b), IrsaError, b);
@@ -334,6 +650,7 @@ describe("renewAt", () => {
   it("is two thirds of the lifetime after notBefore", () => {
     const from = new Date("2026-03-01T00:00:00Z");
     assert.equal(renewAt(from, new Date("2026-05-30T00:00:00Z")), Date.parse("2026-04-30T00:00:00Z"));
+    assert.equal(renewAt(from, new Date(from.getTime() + 100)), from.getTime() + 66);
     assert.equal(renewAt(from, new Date(from.getTime() + 60_000)), from.getTime() + 40_000);
   });
 });

@@ -5,9 +5,14 @@
  */
 import type { TrustPolicyDocument } from "./trust-policy.js";
 
-/** A string literal: JSON escapes, plus `$${` and `%%{` so templates stay literal. */
+/**
+ * A string literal: JSON escapes, plus `$${` and `%%{` so templates stay literal. The replacements
+ * are functions: in a replacement string, `$$` would stand for one `$`.
+ */
 export function hclString(s: string): string {
-  return JSON.stringify(s).replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  return JSON.stringify(s)
+    .replace(/\$\{/g, () => "$${")
+    .replace(/%\{/g, () => "%%{");
 }
 
 function key(k: string): string {
