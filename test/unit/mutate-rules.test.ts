@@ -7,6 +7,7 @@ import {
   defaultServiceAccountSettings,
   escapePointerToken,
   mutatePod,
+  mutationPatch,
   parseContainerCredentialsIdentities,
   partitionForRegion,
   roleArnWarning,
@@ -349,6 +350,7 @@ describe("skip-containers", () => {
     ["one name per line", "app\nsidecar\n", ["init"]],
     ["spaces alone separate", "app sidecar", ["init"]],
     ["a stray quote spoils only its own name", 'app,si"de', ["init", "sidecar"]],
+    ["a quote inside a name is kept, so it names no container", 'app,side"car', ["init", "sidecar"]],
     ["empty: nothing skipped", "", ["init", "app", "sidecar"]],
     ["only separators: nothing skipped", " , ,\n", ["init", "app", "sidecar"]],
   ];
@@ -357,6 +359,16 @@ describe("skip-containers", () => {
       assert.deepEqual(mutated(run(twoContainers(annotation))), want);
     });
   }
+
+  it("lists in the plan exactly the names it skips, none without the annotation", () => {
+    const plan = (annotation?: string): ReadonlySet<string> | undefined => {
+      const p = annotation === undefined ? pod() : twoContainers(annotation);
+      return mutationPatch(p, serviceAccountSettings(sa(), CONFIG0), CONFIG0).plan?.skipContainers;
+    };
+    assert.deepEqual(plan(), new Set());
+    assert.deepEqual(plan(""), new Set());
+    assert.deepEqual(plan(' init ,, "sidecar"\n'), new Set(["init", "sidecar"]));
+  });
 
   it("still adds the volume when every container is skipped", () => {
     const r = run(pod({}, { annotations: { "eks.amazonaws.com/skip-containers": "app" } }));
@@ -538,6 +550,21 @@ describe("volume and mount already present", () => {
     });
     assert.deepEqual(cc.patch, [], "no label either in container-credentials mode");
     assert.match(cc.conflict ?? "", /"eks-pod-identity-token"/);
+  });
+
+  it("takes a token source without an audience as one for the empty audience", () => {
+    // kube-apiserver drops an empty audience from the stored pod (omitempty), so a pod mutated
+    // with --token-audience "" comes back with a token source that has no audience at all.
+    const volume = {
+      name: "aws-iam-token",
+      projected: { sources: [{ serviceAccountToken: { expirationSeconds: 86400, path: "token" } }] },
+    };
+    const r = run(pod({ volumes: [volume] }), { config: { tokenAudience: "" } });
+    assert.equal(r.conflict, undefined);
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/containers/0/env", "/spec/containers/0/volumeMounts"],
+    );
   });
 
   it("keeps a mount of the volume, whatever its path", () => {
@@ -931,6 +958,7 @@ describe("malformed pods", () => {
     ["not an object", [], "(root): expected an object, got an array"],
     ["null", null, "(root): expected an object, got null"],
     ["another kind", { kind: "Deployment", spec: {} }, 'kind: expected Pod, got "Deployment"'],
+    ["a kind that is not a string", { kind: 3, spec: {} }, "kind: expected a string, got a number"],
     ["no spec", { metadata: {} }, "spec: required object is missing"],
     [
       "containers not an array",
@@ -953,6 +981,11 @@ describe("malformed pods", () => {
       "spec.containers[0].env: expected an array",
     ],
     [
+      "an env entry that is not an object",
+      base({ containers: [{ name: "a", env: ["A=x"] }] }),
+      "spec.containers[0].env[0]: expected an object, got a string",
+    ],
+    [
       "an env entry without a name",
       base({ containers: [{ name: "a", env: [{ name: "A" }, { value: "x" }] }] }),
       "spec.containers[0].env[1].name: required string is missing",
@@ -961,6 +994,11 @@ describe("malformed pods", () => {
       "an env name that is not a string",
       base({ initContainers: [{ name: "i", env: [{ name: 7 }] }], containers: [] }),
       "spec.initContainers[0].env[0].name: expected a string, got a number",
+    ],
+    [
+      "a volume mount that is not an object",
+      base({ containers: [{ name: "a", volumeMounts: [null] }] }),
+      "spec.containers[0].volumeMounts[0]: expected an object, got null",
     ],
     [
       "a volume mount without a name",
@@ -976,6 +1014,11 @@ describe("malformed pods", () => {
       "volumes not an array",
       base({ containers: [], volumes: 3 }),
       "spec.volumes: expected an array, got a number",
+    ],
+    [
+      "a volume that is not an object",
+      base({ containers: [], volumes: ["aws-iam-token"] }),
+      "spec.volumes[0]: expected an object, got a string",
     ],
     [
       "a volume without a name",
@@ -999,13 +1042,14 @@ describe("malformed pods", () => {
     ],
   ];
   for (const [name, value, message] of cases) {
-    it(`rejects ${name}, naming the field`, () => {
+    it(`rejects ${name}, naming the field and asking for a v1 Pod`, () => {
       assert.throws(
         () => mutatePod(value, serviceAccountSettings(sa(), CONFIG0), CONFIG0),
         (e: unknown) =>
           e instanceof IrsaError &&
           e.code === "POD_INVALID" &&
-          e.message.startsWith(`invalid pod: ${message}`),
+          e.message.startsWith(`invalid pod: ${message}`) &&
+          e.hint === "give a v1 Pod object as kube-apiserver sends it",
       );
     });
   }
