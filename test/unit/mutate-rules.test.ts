@@ -4,15 +4,18 @@ import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import {
   applyAddOperations,
+  configMapEntry,
   defaultServiceAccountSettings,
   escapePointerToken,
   mutatePod,
   mutationPatch,
+  parseConfigMapEntries,
   parseContainerCredentialsIdentities,
   partitionForRegion,
   roleArnWarning,
   serviceAccountSettings,
   webhookConfig,
+  type ConfigMapEntries,
   type MutationResult,
   type PatchOperation,
   type ServiceAccountOptions,
@@ -949,6 +952,135 @@ describe("service account settings", () => {
         message,
       );
     }
+  });
+});
+
+describe("--watch-config-map entries (data.config of the pod-identity-webhook ConfigMap)", () => {
+  const entries = (doc: unknown, defaultExpiration = 86400): ConfigMapEntries =>
+    parseConfigMapEntries(JSON.stringify(doc), defaultExpiration);
+
+  it("lists none for a missing, empty or all-whitespace config", () => {
+    for (const text of [undefined, "", " \n\t"]) assert.equal(parseConfigMapEntries(text, 86400).size, 0);
+  });
+
+  it("reads each entry's RoleARN, Audience, UseRegionalSTS and TokenExpiration", () => {
+    const e = entries({
+      "default/app": { RoleARN: ARN, Audience: "a", UseRegionalSTS: true, TokenExpiration: 3600 },
+    });
+    assert.deepEqual(
+      [...e],
+      [["default/app", { roleArn: ARN, audience: "a", useRegionalSts: true, tokenExpiration: 3600 }]],
+    );
+  });
+
+  it("matches member names case-insensitively, as Go's encoding/json does", () => {
+    const e = entries({
+      "default/app": { rolearn: ARN, AUDIENCE: "a", useRegionalSts: true, tokenexpiration: 3600 },
+    });
+    assert.deepEqual(e.get("default/app"), {
+      roleArn: ARN,
+      audience: "a",
+      useRegionalSts: true,
+      tokenExpiration: 3600,
+    });
+  });
+
+  it("ignores members other than the four, as Go's encoding/json does", () => {
+    const e = entries({ "default/app": { Comment: 1, undefined: true, RoleARNs: ["x"] } });
+    assert.deepEqual(e.get("default/app"), {
+      roleArn: "",
+      audience: "",
+      useRegionalSts: false,
+      tokenExpiration: 86400,
+    });
+  });
+
+  it("gives an absent member Go's zero value, and a zero TokenExpiration the --token-expiration default", () => {
+    const e = entries({ "default/app": {}, "default/zero": { TokenExpiration: 0 } }, 5000);
+    const zero = { roleArn: "", audience: "", useRegionalSts: false, tokenExpiration: 5000 };
+    assert.deepEqual(e.get("default/app"), zero);
+    assert.deepEqual(e.get("default/zero"), zero);
+  });
+
+  it("brings TokenExpiration within kube-apiserver's bounds [600, 2^32]", () => {
+    const e = entries({ "a/short": { TokenExpiration: 60 }, "a/long": { TokenExpiration: 2 ** 40 } });
+    assert.equal(e.get("a/short")?.tokenExpiration, 600);
+    assert.equal(e.get("a/long")?.tokenExpiration, 2 ** 32);
+  });
+
+  it("skips an entry whose value is null (a nil pointer in Go)", () => {
+    const e = entries({ "default/none": null, "default/app": { RoleARN: ARN } });
+    assert.deepEqual([...e.keys()], ["default/app"]);
+  });
+
+  it("takes keys of the form namespace/name, the namespace * standing for any", () => {
+    const e = entries({ "my-ns/my-app": {}, "*/shared": {} });
+    assert.deepEqual([...e.keys()], ["my-ns/my-app", "*/shared"]);
+  });
+
+  it("says what is wrong in the config, and what a config looks like", () => {
+    const cases: [string, string][] = [
+      ["{", "invalid ConfigMap pod-identity-webhook data.config: "],
+      ["[]", "invalid ConfigMap pod-identity-webhook data.config: expected an object, got an array"],
+      ['{"app":{}}', 'invalid ConfigMap pod-identity-webhook data.config: key "app" is not "namespace/name"'],
+      [
+        '{"a/b/c":{}}',
+        'invalid ConfigMap pod-identity-webhook data.config: key "a/b/c" is not "namespace/name"',
+      ],
+      [
+        '{"/app":{}}',
+        'invalid ConfigMap pod-identity-webhook data.config: key "/app" is not "namespace/name"',
+      ],
+      ['{"ns/":{}}', 'invalid ConfigMap pod-identity-webhook data.config: key "ns/" is not "namespace/name"'],
+      [
+        '{"ns/app":"x"}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app: expected an object, got a string",
+      ],
+      [
+        '{"ns/app":{"RoleARN":1}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.RoleARN: expected a string, got a number",
+      ],
+      [
+        '{"ns/app":{"Audience":true}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.Audience: expected a string, got a boolean",
+      ],
+      [
+        '{"ns/app":{"UseRegionalSTS":"true"}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.UseRegionalSTS: expected true or false",
+      ],
+      [
+        '{"ns/app":{"TokenExpiration":"3600"}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.TokenExpiration: expected an integer number of seconds",
+      ],
+      [
+        '{"ns/app":{"TokenExpiration":1.5}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.TokenExpiration: expected an integer number of seconds",
+      ],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(
+        () => parseConfigMapEntries(text, 86400),
+        (e: unknown) =>
+          e instanceof IrsaError &&
+          e.code === "INPUT_INVALID" &&
+          (message.endsWith(": ")
+            ? e.message.startsWith(message) && e.message.length > message.length
+            : e.message === message) &&
+          e.hint ===
+            'expected {"namespace/name":{"RoleARN":"arn:aws:iam::…","Audience":"sts.amazonaws.com","UseRegionalSTS":true,"TokenExpiration":86400}}',
+        text,
+      );
+    }
+  });
+
+  it("looks an account up by namespace/name, else by */name", () => {
+    const e = entries({
+      "prod/app": { RoleARN: "arn:aws:iam::111122223333:role/prod" },
+      "*/app": { RoleARN: "arn:aws:iam::111122223333:role/any" },
+    });
+    assert.equal(configMapEntry(e, "prod", "app")?.roleArn, "arn:aws:iam::111122223333:role/prod");
+    assert.equal(configMapEntry(e, "dev", "app")?.roleArn, "arn:aws:iam::111122223333:role/any");
+    assert.equal(configMapEntry(e, "prod", "other"), undefined);
   });
 });
 
