@@ -1324,6 +1324,8 @@ describe("Go parsers", () => {
       ["007", 7],
       ["9223372036854775807", Number(2n ** 63n - 1n)],
       ["9223372036854775808", undefined],
+      ["-9223372036854775808", Number(-(2n ** 63n))],
+      ["-9223372036854775809", undefined],
       ["", undefined],
       [" 1", undefined],
       ["1 ", undefined],
@@ -1353,5 +1355,20 @@ describe("Go parsers", () => {
     ];
     for (const [elems, want] of cases) assert.equal(goJoinPath(...elems), want, elems.join(","));
     assert.equal(goCleanPath(""), ".");
+  });
+
+  it("cleans paths as path.Clean: `..` cancels only a name before it, and nothing left is `.`", () => {
+    const cases: [string, string][] = [
+      ["", "."],
+      ["a/..", "."],
+      ["./", "."],
+      ["/..", "/"],
+      ["../../t", "../../t"],
+      ["a/b/../../../t", "../t"],
+      ["a/../../b/..", ".."],
+      ["/a/b/", "/a/b"],
+      ["a//b", "a/b"],
+    ];
+    for (const [p, want] of cases) assert.equal(goCleanPath(p), want, p);
   });
 });
