@@ -42,8 +42,9 @@ describe("discovery document", () => {
     );
   });
 
-  it("escapes <, > and & as Go's encoder does", () => {
+  it("escapes <, >, &, U+2028 and U+2029 as Go's encoder does", () => {
     assert.equal(goJson({ a: "x<y>&\u2028" }), '{"a":"x\\u003cy\\u003e\\u0026\\u2028"}');
+    assert.equal(goJson(["\u2029", "<<", "é\u2027"]), '["\\u2029","\\u003c\\u003c","é\u2027"]');
     const doc = discoveryDocument("https://h/a&b", "https://h/a&b/openid/v1/jwks", [k8sRsa()]);
     assert.match(doc, /"issuer":"https:\/\/h\/a\\u0026b"/);
   });

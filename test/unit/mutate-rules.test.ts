@@ -4,14 +4,18 @@ import { describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import {
   applyAddOperations,
+  configMapEntry,
   defaultServiceAccountSettings,
   escapePointerToken,
   mutatePod,
+  mutationPatch,
+  parseConfigMapEntries,
   parseContainerCredentialsIdentities,
   partitionForRegion,
   roleArnWarning,
   serviceAccountSettings,
   webhookConfig,
+  type ConfigMapEntries,
   type MutationResult,
   type PatchOperation,
   type ServiceAccountOptions,
@@ -349,6 +353,7 @@ describe("skip-containers", () => {
     ["one name per line", "app\nsidecar\n", ["init"]],
     ["spaces alone separate", "app sidecar", ["init"]],
     ["a stray quote spoils only its own name", 'app,si"de', ["init", "sidecar"]],
+    ["a quote inside a name is kept, so it names no container", 'app,side"car', ["init", "sidecar"]],
     ["empty: nothing skipped", "", ["init", "app", "sidecar"]],
     ["only separators: nothing skipped", " , ,\n", ["init", "app", "sidecar"]],
   ];
@@ -357,6 +362,16 @@ describe("skip-containers", () => {
       assert.deepEqual(mutated(run(twoContainers(annotation))), want);
     });
   }
+
+  it("lists in the plan exactly the names it skips, none without the annotation", () => {
+    const plan = (annotation?: string): ReadonlySet<string> | undefined => {
+      const p = annotation === undefined ? pod() : twoContainers(annotation);
+      return mutationPatch(p, serviceAccountSettings(sa(), CONFIG0), CONFIG0).plan?.skipContainers;
+    };
+    assert.deepEqual(plan(), new Set());
+    assert.deepEqual(plan(""), new Set());
+    assert.deepEqual(plan(' init ,, "sidecar"\n'), new Set(["init", "sidecar"]));
+  });
 
   it("still adds the volume when every container is skipped", () => {
     const r = run(pod({}, { annotations: { "eks.amazonaws.com/skip-containers": "app" } }));
@@ -538,6 +553,21 @@ describe("volume and mount already present", () => {
     });
     assert.deepEqual(cc.patch, [], "no label either in container-credentials mode");
     assert.match(cc.conflict ?? "", /"eks-pod-identity-token"/);
+  });
+
+  it("takes a token source without an audience as one for the empty audience", () => {
+    // kube-apiserver drops an empty audience from the stored pod (omitempty), so a pod mutated
+    // with --token-audience "" comes back with a token source that has no audience at all.
+    const volume = {
+      name: "aws-iam-token",
+      projected: { sources: [{ serviceAccountToken: { expirationSeconds: 86400, path: "token" } }] },
+    };
+    const r = run(pod({ volumes: [volume] }), { config: { tokenAudience: "" } });
+    assert.equal(r.conflict, undefined);
+    assert.deepEqual(
+      r.patch.map((o) => o.path),
+      ["/spec/containers/0/env", "/spec/containers/0/volumeMounts"],
+    );
   });
 
   it("keeps a mount of the volume, whatever its path", () => {
@@ -925,12 +955,142 @@ describe("service account settings", () => {
   });
 });
 
+describe("--watch-config-map entries (data.config of the pod-identity-webhook ConfigMap)", () => {
+  const entries = (doc: unknown, defaultExpiration = 86400): ConfigMapEntries =>
+    parseConfigMapEntries(JSON.stringify(doc), defaultExpiration);
+
+  it("lists none for a missing, empty or all-whitespace config", () => {
+    for (const text of [undefined, "", " \n\t"]) assert.equal(parseConfigMapEntries(text, 86400).size, 0);
+  });
+
+  it("reads each entry's RoleARN, Audience, UseRegionalSTS and TokenExpiration", () => {
+    const e = entries({
+      "default/app": { RoleARN: ARN, Audience: "a", UseRegionalSTS: true, TokenExpiration: 3600 },
+    });
+    assert.deepEqual(
+      [...e],
+      [["default/app", { roleArn: ARN, audience: "a", useRegionalSts: true, tokenExpiration: 3600 }]],
+    );
+  });
+
+  it("matches member names case-insensitively, as Go's encoding/json does", () => {
+    const e = entries({
+      "default/app": { rolearn: ARN, AUDIENCE: "a", useRegionalSts: true, tokenexpiration: 3600 },
+    });
+    assert.deepEqual(e.get("default/app"), {
+      roleArn: ARN,
+      audience: "a",
+      useRegionalSts: true,
+      tokenExpiration: 3600,
+    });
+  });
+
+  it("ignores members other than the four, as Go's encoding/json does", () => {
+    const e = entries({ "default/app": { Comment: 1, undefined: true, RoleARNs: ["x"] } });
+    assert.deepEqual(e.get("default/app"), {
+      roleArn: "",
+      audience: "",
+      useRegionalSts: false,
+      tokenExpiration: 86400,
+    });
+  });
+
+  it("gives an absent member Go's zero value, and a zero TokenExpiration the --token-expiration default", () => {
+    const e = entries({ "default/app": {}, "default/zero": { TokenExpiration: 0 } }, 5000);
+    const zero = { roleArn: "", audience: "", useRegionalSts: false, tokenExpiration: 5000 };
+    assert.deepEqual(e.get("default/app"), zero);
+    assert.deepEqual(e.get("default/zero"), zero);
+  });
+
+  it("brings TokenExpiration within kube-apiserver's bounds [600, 2^32]", () => {
+    const e = entries({ "a/short": { TokenExpiration: 60 }, "a/long": { TokenExpiration: 2 ** 40 } });
+    assert.equal(e.get("a/short")?.tokenExpiration, 600);
+    assert.equal(e.get("a/long")?.tokenExpiration, 2 ** 32);
+  });
+
+  it("skips an entry whose value is null (a nil pointer in Go)", () => {
+    const e = entries({ "default/none": null, "default/app": { RoleARN: ARN } });
+    assert.deepEqual([...e.keys()], ["default/app"]);
+  });
+
+  it("takes keys of the form namespace/name, the namespace * standing for any", () => {
+    const e = entries({ "my-ns/my-app": {}, "*/shared": {} });
+    assert.deepEqual([...e.keys()], ["my-ns/my-app", "*/shared"]);
+  });
+
+  it("says what is wrong in the config, and what a config looks like", () => {
+    const cases: [string, string][] = [
+      ["{", "invalid ConfigMap pod-identity-webhook data.config: "],
+      ["[]", "invalid ConfigMap pod-identity-webhook data.config: expected an object, got an array"],
+      ['{"app":{}}', 'invalid ConfigMap pod-identity-webhook data.config: key "app" is not "namespace/name"'],
+      [
+        '{"a/b/c":{}}',
+        'invalid ConfigMap pod-identity-webhook data.config: key "a/b/c" is not "namespace/name"',
+      ],
+      [
+        '{"/app":{}}',
+        'invalid ConfigMap pod-identity-webhook data.config: key "/app" is not "namespace/name"',
+      ],
+      ['{"ns/":{}}', 'invalid ConfigMap pod-identity-webhook data.config: key "ns/" is not "namespace/name"'],
+      [
+        '{"ns/app":"x"}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app: expected an object, got a string",
+      ],
+      [
+        '{"ns/app":{"RoleARN":1}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.RoleARN: expected a string, got a number",
+      ],
+      [
+        '{"ns/app":{"Audience":true}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.Audience: expected a string, got a boolean",
+      ],
+      [
+        '{"ns/app":{"UseRegionalSTS":"true"}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.UseRegionalSTS: expected true or false",
+      ],
+      [
+        '{"ns/app":{"TokenExpiration":"3600"}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.TokenExpiration: expected an integer number of seconds",
+      ],
+      [
+        '{"ns/app":{"TokenExpiration":1.5}}',
+        "invalid ConfigMap pod-identity-webhook data.config: ns/app.TokenExpiration: expected an integer number of seconds",
+      ],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(
+        () => parseConfigMapEntries(text, 86400),
+        (e: unknown) =>
+          e instanceof IrsaError &&
+          e.code === "INPUT_INVALID" &&
+          (message.endsWith(": ")
+            ? e.message.startsWith(message) && e.message.length > message.length
+            : e.message === message) &&
+          e.hint ===
+            'expected {"namespace/name":{"RoleARN":"arn:aws:iam::…","Audience":"sts.amazonaws.com","UseRegionalSTS":true,"TokenExpiration":86400}}',
+        text,
+      );
+    }
+  });
+
+  it("looks an account up by namespace/name, else by */name", () => {
+    const e = entries({
+      "prod/app": { RoleARN: "arn:aws:iam::111122223333:role/prod" },
+      "*/app": { RoleARN: "arn:aws:iam::111122223333:role/any" },
+    });
+    assert.equal(configMapEntry(e, "prod", "app")?.roleArn, "arn:aws:iam::111122223333:role/prod");
+    assert.equal(configMapEntry(e, "dev", "app")?.roleArn, "arn:aws:iam::111122223333:role/any");
+    assert.equal(configMapEntry(e, "prod", "other"), undefined);
+  });
+});
+
 describe("malformed pods", () => {
   const base = (spec: Json): Json => ({ metadata: {}, spec });
   const cases: [string, unknown, string][] = [
     ["not an object", [], "(root): expected an object, got an array"],
     ["null", null, "(root): expected an object, got null"],
     ["another kind", { kind: "Deployment", spec: {} }, 'kind: expected Pod, got "Deployment"'],
+    ["a kind that is not a string", { kind: 3, spec: {} }, "kind: expected a string, got a number"],
     ["no spec", { metadata: {} }, "spec: required object is missing"],
     [
       "containers not an array",
@@ -953,6 +1113,11 @@ describe("malformed pods", () => {
       "spec.containers[0].env: expected an array",
     ],
     [
+      "an env entry that is not an object",
+      base({ containers: [{ name: "a", env: ["A=x"] }] }),
+      "spec.containers[0].env[0]: expected an object, got a string",
+    ],
+    [
       "an env entry without a name",
       base({ containers: [{ name: "a", env: [{ name: "A" }, { value: "x" }] }] }),
       "spec.containers[0].env[1].name: required string is missing",
@@ -961,6 +1126,11 @@ describe("malformed pods", () => {
       "an env name that is not a string",
       base({ initContainers: [{ name: "i", env: [{ name: 7 }] }], containers: [] }),
       "spec.initContainers[0].env[0].name: expected a string, got a number",
+    ],
+    [
+      "a volume mount that is not an object",
+      base({ containers: [{ name: "a", volumeMounts: [null] }] }),
+      "spec.containers[0].volumeMounts[0]: expected an object, got null",
     ],
     [
       "a volume mount without a name",
@@ -976,6 +1146,11 @@ describe("malformed pods", () => {
       "volumes not an array",
       base({ containers: [], volumes: 3 }),
       "spec.volumes: expected an array, got a number",
+    ],
+    [
+      "a volume that is not an object",
+      base({ containers: [], volumes: ["aws-iam-token"] }),
+      "spec.volumes[0]: expected an object, got a string",
     ],
     [
       "a volume without a name",
@@ -999,13 +1174,14 @@ describe("malformed pods", () => {
     ],
   ];
   for (const [name, value, message] of cases) {
-    it(`rejects ${name}, naming the field`, () => {
+    it(`rejects ${name}, naming the field and asking for a v1 Pod`, () => {
       assert.throws(
         () => mutatePod(value, serviceAccountSettings(sa(), CONFIG0), CONFIG0),
         (e: unknown) =>
           e instanceof IrsaError &&
           e.code === "POD_INVALID" &&
-          e.message.startsWith(`invalid pod: ${message}`),
+          e.message.startsWith(`invalid pod: ${message}`) &&
+          e.hint === "give a v1 Pod object as kube-apiserver sends it",
       );
     });
   }
@@ -1148,6 +1324,8 @@ describe("Go parsers", () => {
       ["007", 7],
       ["9223372036854775807", Number(2n ** 63n - 1n)],
       ["9223372036854775808", undefined],
+      ["-9223372036854775808", Number(-(2n ** 63n))],
+      ["-9223372036854775809", undefined],
       ["", undefined],
       [" 1", undefined],
       ["1 ", undefined],
@@ -1177,5 +1355,20 @@ describe("Go parsers", () => {
     ];
     for (const [elems, want] of cases) assert.equal(goJoinPath(...elems), want, elems.join(","));
     assert.equal(goCleanPath(""), ".");
+  });
+
+  it("cleans paths as path.Clean: `..` cancels only a name before it, and nothing left is `.`", () => {
+    const cases: [string, string][] = [
+      ["", "."],
+      ["a/..", "."],
+      ["./", "."],
+      ["/..", "/"],
+      ["../../t", "../../t"],
+      ["a/b/../../../t", "../t"],
+      ["a/../../b/..", ".."],
+      ["/a/b/", "/a/b"],
+      ["a//b", "a/b"],
+    ];
+    for (const [p, want] of cases) assert.equal(goCleanPath(p), want, p);
   });
 });

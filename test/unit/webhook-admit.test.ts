@@ -22,6 +22,7 @@ describe("parseGoDuration (time.ParseDuration), in milliseconds", () => {
     ["100ms", 100],
     ["1s", 1000],
     ["1.5s", 1500],
+    ["1.25s", 1250],
     ["1m30s", 90_000],
     ["2h", 7_200_000],
     ["250us", 0.25],
