@@ -1,85 +1,18 @@
 /**
- * SigV4 verification against requests signed by the AWS SDK v3 itself (the STS client, with a
- * request handler that keeps the signed request instead of sending it): the SDK is the reference
- * for what a correct signature is, so these tests do not restate the algorithm.
+ * SigV4 verification against requests signed by the AWS SDK v3 itself (test/support/sdk-signed.ts):
+ * the SDK is the reference for what a correct signature is, so these tests do not restate the
+ * algorithm.
  */
-import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { verifySigV4, type SecretLookup, type SignedRequest } from "../../src/core/sts/sigv4.js";
+import { sdkSigned } from "../support/sdk-signed.js";
 
 const AKID = "ASIAEXAMPLEEXAMPLE23";
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const SESSION = "FwoGZXIvYXdzEXAMPLE//session+token/=";
 
-interface Signed {
-  readonly req: SignedRequest;
-  /** The signing time (X-Amz-Date), epoch milliseconds. */
-  readonly at: number;
-}
-
-/**
- * GetCallerIdentity as the SDK signs it; `query` replaces the query before signing; `applyChecksum:
- * false` (passed through to the SDK's signer) leaves out x-amz-content-sha256.
- */
-async function sdkSigned(
-  opts: { query?: Record<string, string | string[]>; sessionToken?: string; applyChecksum?: boolean } = {},
-): Promise<Signed> {
-  let captured: SignedRequest | undefined;
-  const client = new STSClient({
-    ...({ applyChecksum: opts.applyChecksum ?? true } as STSClientConfig),
-    region: "eu-west-1",
-    endpoint: "http://sts.test:4566",
-    maxAttempts: 1,
-    credentials: { accessKeyId: AKID, secretAccessKey: SECRET, sessionToken: opts.sessionToken ?? SESSION },
-    requestHandler: {
-      handle: (r: {
-        method: string;
-        path: string;
-        query?: Record<string, string | string[] | null>;
-        headers: Record<string, string>;
-        body?: unknown;
-      }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
-        const q = new URLSearchParams();
-        for (const [k, v] of Object.entries(r.query ?? {})) {
-          for (const one of Array.isArray(v) ? v : [v ?? ""]) q.append(k, one);
-        }
-        captured = {
-          method: r.method,
-          path: r.path,
-          query: q.toString(),
-          headers,
-          body: Buffer.from(typeof r.body === "string" ? r.body : ""),
-        };
-        return Promise.reject(new Error("captured"));
-      },
-    },
-  });
-  if (opts.query !== undefined) {
-    const query = opts.query;
-    client.middlewareStack.add(
-      (next) => (args) => {
-        (args.request as { query: unknown }).query = query;
-        return next(args);
-      },
-      { step: "build" },
-    );
-  }
-  await assert.rejects(client.send(new GetCallerIdentityCommand({})), /captured/);
-  assert.ok(captured);
-  const d = String(captured.headers["x-amz-date"]);
-  const at = Date.UTC(
-    +d.slice(0, 4),
-    +d.slice(4, 6) - 1,
-    +d.slice(6, 8),
-    +d.slice(9, 11),
-    +d.slice(11, 13),
-    +d.slice(13, 15),
-  );
-  return { req: captured, at };
-}
+const creds = (sessionToken = SESSION) => ({ accessKeyId: AKID, secretAccessKey: SECRET, sessionToken });
 
 const issued =
   (expiration = Number.MAX_SAFE_INTEGER): SecretLookup =>
@@ -99,12 +32,12 @@ function refused(r: ReturnType<typeof verifySigV4>, code: string, message?: RegE
 
 describe("verifySigV4: requests the AWS SDK signs", () => {
   it("a GetCallerIdentity signed with issued credentials verifies and names its access key", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     assert.deepEqual(verifySigV4(req, issued(), at), { ok: true, accessKeyId: AKID });
   });
 
   it("a header given as a list of values is read joined with commas", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const auth = String(req.headers.authorization);
     const [first = "", ...rest] = auth.split(",");
     assert.equal(
@@ -115,7 +48,7 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
 
   it("query parameters are canonicalized as AWS does: sorted by name then value, RFC 3986 encoded", async () => {
     const query = { b: ["2", "1"], a: "x y!'()*~", "c d": "", Z: "é/?" };
-    const { req, at } = await sdkSigned({ query });
+    const { req, at } = await sdkSigned(creds(), { query });
     assert.equal(verifySigV4(req, issued(), at).ok, true, req.query);
     // The same parameters sent in another order and another (legal) encoding still verify.
     const reordered = "Z=%C3%A9%2F%3F&c+d=&b=1&a=x+y%21%27%28%29%2A%7E&b=2";
@@ -132,20 +65,20 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
   });
 
   it("a query with a malformed percent escape is signed over its text as sent", async () => {
-    const { req, at } = await sdkSigned({ query: { a: "%zz" } });
+    const { req, at } = await sdkSigned(creds(), { query: { a: "%zz" } });
     assert.equal(verifySigV4({ ...req, query: "a=%zz" }, issued(), at).ok, true);
     refused(verifySigV4({ ...req, query: "a=%zy" }, issued(), at), "SignatureDoesNotMatch");
   });
 
   it("header values are compared with their surrounding and repeated spaces folded", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const host = String(req.headers.host);
     assert.equal(verifySigV4(withHeaders(req, { host: `  ${host} ` }), issued(), at).ok, true);
     refused(verifySigV4(withHeaders(req, { host: `${host}x` }), issued(), at), "SignatureDoesNotMatch");
   });
 
   it("every signed part counts: method, path, query and a signed header", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const tampered: SignedRequest[] = [
       { ...req, method: "PUT" },
       { ...req, path: "/x" },
@@ -164,7 +97,7 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
   });
 
   it("without x-amz-content-sha256 the body's own SHA-256 is what was signed", async () => {
-    const { req, at } = await sdkSigned({ applyChecksum: false });
+    const { req, at } = await sdkSigned(creds(), { applyChecksum: false });
     assert.equal(req.headers["x-amz-content-sha256"], undefined);
     assert.equal(verifySigV4(req, issued(), at).ok, true);
     const body = Buffer.from("Action=GetCallerIdentity&Version=2011-06-16");
@@ -172,7 +105,7 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
   });
 
   it("a signature made with another secret does not match", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const other: SecretLookup = (akid) =>
       akid === AKID
         ? { secretAccessKey: `${SECRET}x`, sessionToken: SESSION, expiration: Infinity }
@@ -183,7 +116,7 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
 
 describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   it("no Authorization header, or an empty one, is MissingAuthenticationToken", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     for (const authorization of [undefined, ""]) {
       const reason = refused(
         verifySigV4(withHeaders(req, { authorization }), issued(), at),
@@ -195,7 +128,7 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   });
 
   it("an Authorization header that is not SigV4 is IncompleteSignature", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const auth = String(req.headers.authorization);
     for (const bad of [
       auth.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
@@ -216,7 +149,7 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   });
 
   it("an access key this STS did not issue is InvalidClientTokenId", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const reason = refused(
       verifySigV4(req, () => undefined, at),
       "InvalidClientTokenId",
@@ -226,14 +159,14 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   });
 
   it("a session token that does not belong to the access key, or none, is InvalidClientTokenId", async () => {
-    const other = await sdkSigned({ sessionToken: `${SESSION}x` });
+    const other = await sdkSigned(creds(`${SESSION}x`));
     const reason = refused(
       verifySigV4(other.req, issued(), other.at),
       "InvalidClientTokenId",
       /is invalid\.$/,
     );
     assert.equal(reason, "the session token does not belong to the access key");
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     refused(
       verifySigV4(withHeaders(req, { "x-amz-security-token": undefined }), issued(), at),
       "InvalidClientTokenId",
@@ -241,7 +174,7 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   });
 
   it("credentials are expired from their expiration instant on (ExpiredToken)", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const reason = refused(
       verifySigV4(req, issued(at), at),
       "ExpiredToken",
@@ -252,7 +185,7 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   });
 
   it("X-Amz-Date must be ISO 8601 basic format, on the credential scope's day, and host signed", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const date = String(req.headers["x-amz-date"]);
     const auth = String(req.headers.authorization);
     const cases: SignedRequest[] = [
@@ -278,7 +211,7 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
   });
 
   it("a request dated up to 15 minutes from now verifies; one second more is 'Signature expired'", async () => {
-    const { req, at } = await sdkSigned();
+    const { req, at } = await sdkSigned(creds());
     const date = String(req.headers["x-amz-date"]);
     const limit = 15 * 60_000;
     assert.equal(verifySigV4(req, issued(), at + limit).ok, true);
