@@ -3,7 +3,15 @@ import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { KNOWN_ERROR_CODES } from "../../src/core/sts/errors.js";
 import { checkAssumeParams } from "../../src/core/sts/params.js";
-import { answerQuery, IssuedStore, type QueryRequest, type StsService } from "../../src/core/sts/query.js";
+import {
+  answerQuery,
+  headerSafe,
+  IssuedStore,
+  queryParams,
+  requestId,
+  type QueryRequest,
+  type StsService,
+} from "../../src/core/sts/query.js";
 import { errorXml, xmlText } from "../../src/core/sts/xml.js";
 import {
   jwksOf,
@@ -18,6 +26,7 @@ import {
   AUD,
   type SigningKey,
 } from "../support/sts.js";
+import { sdkSigned } from "../support/sdk-signed.js";
 import { xmlProblem, xmlValue } from "../support/xml.js";
 
 let key: SigningKey;
@@ -202,6 +211,183 @@ describe("answerQuery: AssumeRoleWithWebIdentity", () => {
     const a = await answerQuery(form({ Action: "GetCallerIdentity", Version: "2011-06-15" }), svc);
     assert.equal(a.status, 403);
     assert.equal(a.errorCode, "MissingAuthenticationToken");
+  });
+});
+
+describe("answerQuery: GetCallerIdentity and the request's shape", () => {
+  it("credentials an AssumeRoleWithWebIdentity issued sign a GetCallerIdentity that names the assumed role", async () => {
+    const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), svc);
+    const credentials = {
+      accessKeyId: xmlValue(a.body, "AccessKeyId") ?? "",
+      secretAccessKey: xmlValue(a.body, "SecretAccessKey") ?? "",
+      sessionToken: xmlValue(a.body, "SessionToken") ?? "",
+    };
+    const { req } = await sdkSigned(credentials);
+    const who = await answerQuery(req, svc);
+    assert.equal(who.status, 200, who.body);
+    assert.equal(who.action, "GetCallerIdentity");
+    assert.equal(who.check, "ok");
+    assert.equal(who.errorCode, undefined);
+    assert.equal(who.reason, `credentials ${credentials.accessKeyId}`);
+    assert.match(
+      who.body,
+      /^<GetCallerIdentityResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">/,
+    );
+    assert.equal(xmlValue(who.body, "Arn"), "arn:aws:sts::111122223333:assumed-role/app/s1");
+    assert.equal(xmlValue(who.body, "Account"), "111122223333");
+    assert.equal(xmlValue(who.body, "UserId"), xmlValue(a.body, "AssumedRoleId"));
+    const wrong = await answerQuery(
+      { ...req, headers: { ...req.headers, "x-amz-security-token": "x" } },
+      svc,
+    );
+    assert.equal(wrong.errorCode, "InvalidClientTokenId");
+    assert.equal(wrong.check, "signature");
+    assert.equal(wrong.reason, "the session token does not belong to the access key");
+  });
+
+  it("a refused AssumeRoleWithWebIdentity names the failed check and keeps the verdict", async () => {
+    const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key, { sub: "x" }) })), svc);
+    assert.equal(a.action, "AssumeRoleWithWebIdentity");
+    assert.equal(a.check, "trust-policy");
+    assert.equal(a.errorCode, "AccessDenied");
+    assert.equal(a.status, 403);
+    assert.equal(a.verdict?.failed?.name, "trust-policy");
+    assert.equal(a.reason, a.verdict.failed.reason);
+    const ok = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), svc);
+    assert.equal(ok.check, "ok");
+    assert.equal(ok.errorCode, undefined);
+    assert.equal(ok.reason, ok.verdict?.decision?.reason);
+    assert.equal(
+      svc.issued.get(xmlValue(ok.body, "AccessKeyId") ?? "")?.arn,
+      "arn:aws:sts::111122223333:assumed-role/app/s1",
+    );
+  });
+
+  it("methods other than GET and POST are InvalidAction, naming the method", async () => {
+    const a = await answerQuery({ ...form(assume()), method: "DELETE" }, svc);
+    assert.equal(a.errorCode, "InvalidAction");
+    assert.equal(a.check, "method");
+    assert.equal(a.reason, "DELETE");
+    assert.equal(a.action, "");
+    assert.equal(xmlValue(a.body, "Message"), "The HTTP method DELETE is not supported; use GET or POST.");
+  });
+
+  it("ProviderId is refused for OIDC tokens (InvalidParameterValue)", async () => {
+    const a = await answerQuery(
+      form(assume({ WebIdentityToken: await signToken(key), ProviderId: "www.amazon.com" })),
+      svc,
+    );
+    assert.equal(a.errorCode, "InvalidParameterValue");
+    assert.equal(a.check, "parameters");
+    assert.equal(a.reason, "ProviderId given");
+  });
+
+  it("parameters: the query string first, then a form body; the first value of a name wins", () => {
+    const params = queryParams({
+      method: "POST",
+      path: "/",
+      query: "Action=A&Action=B&x=1",
+      headers: { "content-type": ["Application/X-WWW-Form-Urlencoded ; charset=utf-8"] },
+      body: Buffer.from("Action=C&y=2&y=3"),
+    });
+    assert.deepEqual(
+      [...params],
+      [
+        ["Action", "A"],
+        ["x", "1"],
+        ["y", "2"],
+      ],
+    );
+    const noType = queryParams({
+      method: "POST",
+      path: "/",
+      query: "",
+      headers: {},
+      body: Buffer.from("y=2"),
+    });
+    assert.equal(noType.get("y"), "2");
+    for (const [method, type] of [
+      ["POST", "application/json"],
+      ["GET", "application/x-www-form-urlencoded"],
+    ] as const) {
+      const p = queryParams({
+        method,
+        path: "/",
+        query: "",
+        headers: { "content-type": type },
+        body: Buffer.from("y=2"),
+      });
+      assert.equal(p.size, 0, `${method} ${type}`);
+    }
+  });
+
+  it("an exception inside is InternalFailure (500, Receiver), never thrown", async () => {
+    const broken: StsService = {
+      ...svc,
+      config: () => {
+        throw new Error("config gone");
+      },
+    };
+    const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), broken);
+    assert.equal(a.status, 500);
+    assert.equal(a.errorCode, "InternalFailure");
+    assert.equal(a.check, "internal");
+    assert.equal(a.reason, "config gone");
+    assert.equal(xmlValue(a.body, "Type"), "Receiver");
+  });
+
+  it("request ids are version 4 UUIDs built from the random bytes", () => {
+    assert.equal(
+      requestId(() => new Uint8Array(16).fill(0xff)),
+      "ffffffff-ffff-4fff-bfff-ffffffffffff",
+    );
+    assert.equal(
+      requestId(() => new Uint8Array(16)),
+      "00000000-0000-4000-8000-000000000000",
+    );
+  });
+
+  it("headerSafe escapes what an HTTP header cannot carry and keeps 500 characters", () => {
+    assert.equal(headerSafe("a\u00e9\n~ b"), "a\\u00e9\\u000a~ b");
+    assert.equal(headerSafe("x".repeat(600)).length, 500);
+  });
+});
+
+describe("IssuedStore", () => {
+  const rec = (n: number, expiration: number) => ({
+    accessKeyId: `K${n}`,
+    secretAccessKey: "s",
+    sessionToken: "t",
+    expiration,
+    arn: "a",
+    userId: "u",
+    account: "1",
+  });
+  it("when full, drops the expired first, then the oldest down to 90 % of the bound", () => {
+    const s = new IssuedStore(10);
+    for (let i = 0; i < 10; i++) s.put(rec(i, i < 3 ? 100 : 1000), 0);
+    assert.equal(s.size, 10);
+    s.put(rec(10, 1000), 100);
+    // K0..K2 expired at 100; 7 left is under 9, so nothing else goes.
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => s.get(`K${i}`) !== undefined),
+      [false, false, false, true],
+    );
+    assert.equal(s.size, 8);
+    const t = new IssuedStore(10);
+    for (let i = 0; i < 10; i++) t.put(rec(i, 1000), 0);
+    t.put(rec(10, 1000), 0);
+    // None expired: the oldest go until 9 are left, then the new one: 10.
+    assert.equal(t.size, 10);
+    assert.equal(t.get("K0"), undefined);
+    assert.ok(t.get("K1"));
+    assert.ok(t.get("K10"));
+  });
+  it("below the bound nothing is dropped, expired or not", () => {
+    const s = new IssuedStore(10);
+    for (let i = 0; i < 9; i++) s.put(rec(i, 0), 1000);
+    s.put(rec(9, 0), 1000);
+    assert.equal(s.size, 10);
   });
 });
 
