@@ -104,6 +104,14 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
     refused(verifySigV4({ ...req, body }, issued(), at), "SignatureDoesNotMatch");
   });
 
+  it("the body as received is what is checked: a body changed after signing does not verify, even with x-amz-content-sha256 sent", async () => {
+    const { req, at } = await sdkSigned(creds());
+    assert.match(String(req.headers["x-amz-content-sha256"]), /^[0-9a-f]{64}$/);
+    assert.equal(verifySigV4(req, issued(), at).ok, true);
+    const body = Buffer.from(`${req.body.toString()}&DurationSeconds=43200`);
+    refused(verifySigV4({ ...req, body }, issued(), at), "SignatureDoesNotMatch");
+  });
+
   it("a signature made with another secret does not match", async () => {
     const { req, at } = await sdkSigned(creds());
     const other: SecretLookup = (akid) =>

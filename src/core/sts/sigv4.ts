@@ -142,7 +142,9 @@ export function verifySigV4(req: SignedRequest, lookup: SecretLookup, nowMs: num
   const canonicalHeaders = names
     .map((n) => `${n}:${(header(req.headers, n) ?? "").trim().replace(/\s+/g, " ")}\n`)
     .join("");
-  const payloadHash = header(req.headers, "x-amz-content-sha256") ?? sha256hex(req.body);
+  // The hash of the body as received, never the client's x-amz-content-sha256: a body changed after
+  // signing must not verify (when the header is sent and signed, an honest one equals this hash).
+  const payloadHash = sha256hex(req.body);
   const canonical = [
     req.method,
     req.path,
