@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/node.sh
 bash test/peers/build-all.sh --check
-e2e() { node --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 --test-force-exit "$@"; }
+e2e() { node --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 "$@"; }
 echo "== e2e, kube-apiserver from $(bash test/peers/build-kube.sh --where)"
 e2e 'dist/test/e2e/**/*.test.js'
 # The compatibility matrix: the webhook, irsa init's flags and irsa up against the other
