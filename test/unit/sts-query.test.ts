@@ -28,6 +28,7 @@ import {
 } from "../support/sts.js";
 import { sdkSigned } from "../support/sdk-signed.js";
 import { xmlProblem, xmlValue } from "../support/xml.js";
+import { fuzzRuns } from "../support/fuzz.js";
 
 let key: SigningKey;
 let svc: StsService;
@@ -463,7 +464,7 @@ describe("fuzz: 100,000 random requests and tokens", () => {
     const known = new Set<string>(KNOWN_ERROR_CODES);
     const started = performance.now();
     const counts = new Map<string, number>();
-    const N = 100_000;
+    const N = fuzzRuns(100_000);
     for (let i = 0; i < N; i++) {
       const kind = r();
       const token =
