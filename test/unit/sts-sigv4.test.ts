@@ -112,6 +112,14 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
     refused(verifySigV4({ ...req, body }, issued(), at), "SignatureDoesNotMatch");
   });
 
+  it("a query parameter with an empty name or without a value is canonicalized as the SDK signs it", async () => {
+    const { req, at } = await sdkSigned(creds(), { query: { "": "v", flag: "" } });
+    assert.equal(verifySigV4(req, issued(), at).ok, true, req.query);
+    // "flag" sent without "=" is the same parameter as "flag=".
+    assert.equal(verifySigV4({ ...req, query: "=v&flag" }, issued(), at).ok, true);
+    refused(verifySigV4({ ...req, query: "v&flag" }, issued(), at), "SignatureDoesNotMatch");
+  });
+
   it("a signature made with another secret does not match", async () => {
     const { req, at } = await sdkSigned(creds());
     const other: SecretLookup = (akid) =>
