@@ -746,6 +746,47 @@ async function startFakeKube(): Promise<FakeKube> {
   };
 }
 
+/**
+ * Starts `irsa webhook` with `args` as a child process, collects its stdout lines into `logs` (JSON,
+ * or `{ raw }`), and resolves once it logs that it listens (30 s at most: a loaded machine).
+ */
+async function spawnWebhook(
+  args: readonly string[],
+  logs: Json[],
+): Promise<{ child: ChildProcess; closed: Promise<number | null>; port: number; metricsPort: number }> {
+  const child = spawn(process.execPath, [CLI, "webhook", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const closed = new Promise<number | null>((r) =>
+    child.on("close", (code) => {
+      r(code);
+    }),
+  );
+  let buf = "";
+  child.stdout.on("data", (d: Buffer) => {
+    buf += d.toString("utf8");
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        logs.push(JSON.parse(line) as Json);
+      } catch {
+        logs.push({ raw: line });
+      }
+    }
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+  const listening = await until(
+    () => {
+      if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
+      return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
+    },
+    "the listening log line",
+    30_000,
+  );
+  return { child, closed, port: Number(listening.port), metricsPort: Number(listening.metricsPort) };
+}
+
 describe("irsa webhook (child process, fake kube API)", () => {
   const dir = mkdtempSync(join(tmpdir(), "irsa-webhook-cli-"));
   let caPem: string;
@@ -763,11 +804,13 @@ describe("irsa webhook (child process, fake kube API)", () => {
     kube = await startFakeKube();
     kube.items.set("team-a/app", saObject("team-a", "app", { [ROLE]: ARN }));
     const kubeconfig = writeFakeKubeconfig(dir, kube.url);
-    child = spawn(
-      process.execPath,
+    ({
+      child,
+      closed: exited,
+      port,
+      metricsPort,
+    } = await spawnWebhook(
       [
-        CLI,
-        "webhook",
         "--port=0",
         "--metrics-port=0",
         "--bind-address=127.0.0.1",
@@ -781,39 +824,8 @@ describe("irsa webhook (child process, fake kube API)", () => {
         "--aws-default-region=eu-west-1",
         "--log-level=debug",
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    exited = new Promise((r) =>
-      child.on("close", (code) => {
-        r(code);
-      }),
-    );
-    let buf = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      buf += d.toString("utf8");
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          logs.push(JSON.parse(line) as Json);
-        } catch {
-          logs.push({ raw: line });
-        }
-      }
-    });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-    const listening = await until(
-      () => {
-        if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
-        return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
-      },
-      "the listening log line",
-      30_000,
-    );
-    port = Number(listening.port);
-    metricsPort = Number(listening.metricsPort);
+      logs,
+    ));
   });
 
   after(async () => {
@@ -912,11 +924,9 @@ describe("irsa webhook --watch-container-credentials-config (child process, fake
     kube.releaseList();
     listFor("plain");
     const kubeconfig = writeFakeKubeconfig(dir, kube.url);
-    child = spawn(
-      process.execPath,
+    let metricsPort: number;
+    ({ child, port, metricsPort } = await spawnWebhook(
       [
-        CLI,
-        "webhook",
         "--port=0",
         "--metrics-port=0",
         "--bind-address=127.0.0.1",
@@ -926,34 +936,8 @@ describe("irsa webhook --watch-container-credentials-config (child process, fake
         "--in-cluster=false",
         `--watch-container-credentials-config=${ccFile}`,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let buf = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      buf += d.toString("utf8");
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          logs.push(JSON.parse(line) as Json);
-        } catch {
-          logs.push({ raw: line });
-        }
-      }
-    });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-    const listening = await until(
-      () => {
-        if (child.exitCode !== null) throw new Error(`irsa webhook exited ${child.exitCode}: ${stderr}`);
-        return Promise.resolve(logs.find((l) => l.msg === "webhook listening"));
-      },
-      "the listening log line",
-      30_000,
-    );
-    port = Number(listening.port);
-    const metricsPort = Number(listening.metricsPort);
+      logs,
+    ));
     await until(
       async () => ((await httpGet(metricsPort, "/readyz")).status === 200 ? true : undefined),
       "ready",
