@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
-import { describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import { DEFAULT_BACKOFF_MAX_MS } from "../../src/webhook/reflector.js";
 import { ServiceAccountCache, serviceAccountAnnotationKeys } from "../../src/webhook/sa-cache.js";
 import { WebhookMetrics } from "../../src/webhook/metrics.js";
@@ -20,16 +20,25 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
   }
 }
 
+// Every cache a test made is stopped after it, passed or failed: a failed assertion must not leave
+// a reflector retrying forever, which keeps the file from ever exiting.
+const made: ServiceAccountCache[] = [];
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((c) => c.stop()));
+});
+
 function cacheOn(
   source: FakeServiceAccountSource,
   extra: Partial<ConstructorParameters<typeof ServiceAccountCache>[1]> = {},
 ) {
-  return new ServiceAccountCache(source, {
+  const cache = new ServiceAccountCache(source, {
     annotationKeys: serviceAccountAnnotationKeys("eks.amazonaws.com"),
     getTimeoutMs: 1000,
     log: quiet,
     ...extra,
   });
+  made.push(cache);
+  return cache;
 }
 
 describe("reflector: reconnecting after an API-server outage", () => {
@@ -40,34 +49,44 @@ describe("reflector: reconnecting after an API-server outage", () => {
 
   it("waits longer after each failed reconnect, up to the cap, with jitter", async () => {
     const source = new FakeServiceAccountSource();
-    const cache = cacheOn(source, { backoffInitialMs: 20, backoffMaxMs: 400 });
+    const log = recordingLog();
+    const cache = cacheOn(source, { backoffInitialMs: 20, backoffMaxMs: 400, log });
     cache.start();
     await until(() => cache.synced() && source.watchers.size === 1, "watching");
     const gaps: number[] = [];
     for (let i = 0; i < 10; i++) {
       const calls = source.watchCalls.length;
-      const t0 = Date.now();
+      const t0 = performance.now();
       source.endWatches(new Error("connect ECONNREFUSED"));
       await until(() => source.watchCalls.length > calls && source.watchers.size === 1, "reconnect");
-      gaps.push(Date.now() - t0);
+      gaps.push(performance.now() - t0);
     }
     await cache.stop();
-    // Backoff 20, 40, 80, 160, 320, 400, 400, ... ms, each waited ×0.5 to ×1. A loaded machine
-    // only lengthens gaps, so the lower bounds are exact and the upper ones get a wide slack; without
-    // the cap the tenth wait would be at least 2,560 ms, beyond it.
-    const late = gaps.slice(4);
+    // The waits the reflector chose, as it logs them: backoff 20, 40, 80, 160, 320, then 400 (the
+    // cap), each taken x0.5 to x1. Read from the log, not from the clock, so a loaded machine that
+    // lengthens every gap cannot hide a wrong backoff or fake a right one.
+    const waits = log.lines
+      .filter((l) => l.msg.startsWith("service account watch failed"))
+      .map((l) => l.obj["retryInMs"]);
+    const backoffs = [20, 40, 80, 160, 320, 400, 400, 400, 400, 400];
+    assert.equal(waits.length, backoffs.length, `logged waits ${waits.join(", ")}`);
+    waits.forEach((w, i) => {
+      const b = backoffs[i] ?? 0;
+      assert.ok(
+        typeof w === "number" && w >= b / 2 && w <= b,
+        `wait ${i + 1} was ${String(w)} ms, not within [${b / 2}, ${b}] (all: ${waits.join(", ")})`,
+      );
+    });
     assert.ok(
-      late.every((g) => g >= 160),
-      `gaps ${gaps.join(", ")} ms did not grow`,
+      waits.some((w, i) => w !== backoffs[i]),
+      `no jitter: every wait was the full backoff (${waits.join(", ")})`,
     );
-    assert.ok(
-      (gaps[0] ?? 0) < Math.min(...late),
-      `gaps ${gaps.join(", ")} ms: the first is not the shortest`,
-    );
-    assert.ok(
-      late.every((g) => g < 400 + 1500),
-      `gaps ${gaps.join(", ")} ms went past the 400 ms cap`,
-    );
+    // And it does wait that long before reconnecting (timers never fire early by more than the
+    // clock's rounding).
+    gaps.forEach((g, i) => {
+      const w = waits[i] as number;
+      assert.ok(g >= w - 2, `reconnect ${i + 1} came after ${g.toFixed(1)} ms, before its ${w} ms wait`);
+    });
   });
 
   it("resumes from the last resourceVersion when the server is back, so changes made meanwhile arrive", async () => {
