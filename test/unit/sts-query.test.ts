@@ -237,6 +237,9 @@ describe("answerQuery: GetCallerIdentity and the request's shape", () => {
     assert.equal(xmlValue(who.body, "Arn"), "arn:aws:sts::111122223333:assumed-role/app/s1");
     assert.equal(xmlValue(who.body, "Account"), "111122223333");
     assert.equal(xmlValue(who.body, "UserId"), xmlValue(a.body, "AssumedRoleId"));
+    assert.equal(xmlProblem(who.body), undefined);
+    assert.equal(xmlValue(who.body, "RequestId"), who.requestId);
+    assert.match(who.body, /<\/GetCallerIdentityResponse>\n$/);
     const wrong = await answerQuery(
       { ...req, headers: { ...req.headers, "x-amz-security-token": "x" } },
       svc,
