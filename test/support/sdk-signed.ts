@@ -13,12 +13,17 @@ export interface Signed {
 }
 
 /**
- * GetCallerIdentity as the SDK signs it; `query` replaces the query before signing; `applyChecksum:
- * false` (passed through to the SDK's signer) leaves out x-amz-content-sha256.
+ * GetCallerIdentity as the SDK signs it; `query` replaces the query before signing, `headers` are
+ * added before signing (and signed); `applyChecksum: false` (passed through to the SDK's signer)
+ * leaves out x-amz-content-sha256.
  */
 export async function sdkSigned(
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
-  opts: { query?: Record<string, string | string[]>; applyChecksum?: boolean } = {},
+  opts: {
+    query?: Record<string, string | string[]>;
+    headers?: Record<string, string>;
+    applyChecksum?: boolean;
+  } = {},
 ): Promise<Signed> {
   let captured: SignedRequest | undefined;
   const client = new STSClient({
@@ -57,6 +62,17 @@ export async function sdkSigned(
     client.middlewareStack.add(
       (next) => (args) => {
         (args.request as { query: unknown }).query = query;
+        return next(args);
+      },
+      { step: "build" },
+    );
+  }
+  if (opts.headers !== undefined) {
+    const extra = opts.headers;
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const r = args.request as { headers: Record<string, string> };
+        r.headers = { ...r.headers, ...extra };
         return next(args);
       },
       { step: "build" },

@@ -42,6 +42,7 @@ describe("parseRoleArn", () => {
     ["a region", "arn:aws:iam:eu-west-1:111122223333:role/app"],
     ["a user, not a role", "arn:aws:iam::111122223333:user/app"],
     ["no name", "arn:aws:iam::111122223333:role/"],
+    ["no slash after role", "arn:aws:iam::111122223333:roleapp"],
   ];
   for (const [why, text] of refused) {
     it(`refuses ${why}`, () => {

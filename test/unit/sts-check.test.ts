@@ -637,6 +637,16 @@ describe("checkWebIdentity: the reason each check gives", () => {
     expectFail(emptyAzp, "audience", "InvalidIdentityToken", /^Missing a required claim: aud$/);
   });
 
+  it("the audience: when an aud entry and the azp are both client IDs, the aud entry is the one that matched", async () => {
+    const config = parseStsConfig({
+      providers: [{ url: ISSUER, clientIds: ["client-2", AUD] }],
+      roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration: 7200 }],
+    });
+    const v = await at(await timed({ aud: ["x", AUD], azp: "client-2" }), { config });
+    assert.equal(v.ok, true, v.failed?.reason);
+    assert.equal(v.grant?.audience, AUD);
+  });
+
   it("keys: the reason names the kid not found and how many keys there are, or the resolver's reason", async () => {
     const v = await at(await signToken(rsa, { exp: N + 600 }, { kid: "nope" }));
     assert.equal(v.failed?.reason, `no key with kid "nope" in the provider's JWKS (2 keys)`);
@@ -726,6 +736,7 @@ describe("parseToken and readClaims", () => {
     assert.equal(reason(`${b({})}.${Buffer.from("nul").toString("base64url")}.`), "the payload is not JSON");
     assert.equal(reason(`${b(5)}.${b({})}.`), "the header is a number, not a JSON object");
     assert.equal(reason(`${b({})}.${b([1])}.`), "the payload is an array, not a JSON object");
+    assert.equal(reason(".."), "the header is not JSON");
   });
   it("keeps the signed input as sent and decodes the signature", () => {
     const r = parseToken(`${b({ alg: "RS256" })}.${b({ a: 1 })}.AQID`);

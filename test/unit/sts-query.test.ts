@@ -237,6 +237,9 @@ describe("answerQuery: GetCallerIdentity and the request's shape", () => {
     assert.equal(xmlValue(who.body, "Arn"), "arn:aws:sts::111122223333:assumed-role/app/s1");
     assert.equal(xmlValue(who.body, "Account"), "111122223333");
     assert.equal(xmlValue(who.body, "UserId"), xmlValue(a.body, "AssumedRoleId"));
+    assert.equal(xmlProblem(who.body), undefined);
+    assert.equal(xmlValue(who.body, "RequestId"), who.requestId);
+    assert.match(who.body, /<\/GetCallerIdentityResponse>\n$/);
     const wrong = await answerQuery(
       { ...req, headers: { ...req.headers, "x-amz-security-token": "x" } },
       svc,
@@ -354,6 +357,128 @@ describe("answerQuery: GetCallerIdentity and the request's shape", () => {
   });
 });
 
+describe("answerQuery: what each refusal says", () => {
+  it("an early refusal carries status, body, request id, action, code, check and reason, and no verdict", async () => {
+    const a = await answerQuery(form({ Action: "", Version: "2011-06-15" }), svc);
+    const { body, requestId: id, ...rest } = a;
+    assert.deepEqual(rest, {
+      status: 400,
+      action: "",
+      errorCode: "MissingAction",
+      check: "action",
+      reason: "no Action parameter",
+    });
+    assert.equal(xmlValue(body, "Message"), "Missing Action");
+    assert.equal(xmlValue(body, "RequestId"), id);
+  });
+
+  it("without Version: InvalidAction for version NO_VERSION_SPECIFIED, as AWS", async () => {
+    const noVersion = assume();
+    delete noVersion.Version;
+    const a = await answerQuery(form(noVersion), svc);
+    assert.equal(a.errorCode, "InvalidAction");
+    assert.equal(a.action, "AssumeRoleWithWebIdentity");
+    assert.equal(a.check, "action");
+    assert.equal(a.reason, "unsupported Action AssumeRoleWithWebIdentity or Version");
+    assert.equal(
+      xmlValue(a.body, "Message"),
+      "Could not find operation AssumeRoleWithWebIdentity for version NO_VERSION_SPECIFIED",
+    );
+  });
+
+  it("a long Action is shown cut to 128 characters, a long Version to 64, a long method to 32", async () => {
+    const action = `A${"c".repeat(199)}`;
+    const version = `V${"v".repeat(99)}`;
+    const a = await answerQuery(form({ Action: action, Version: version }), svc);
+    assert.equal(a.action, action.slice(0, 128));
+    assert.equal(a.reason, `unsupported Action ${action.slice(0, 128)} or Version`);
+    assert.equal(
+      xmlValue(a.body, "Message"),
+      `Could not find operation ${action.slice(0, 128)} for version ${version.slice(0, 64)}`,
+    );
+    const method = `M${"X".repeat(39)}`;
+    const m = await answerQuery({ ...form(assume()), method }, svc);
+    assert.equal(
+      xmlValue(m.body, "Message"),
+      `The HTTP method ${method.slice(0, 32)} is not supported; use GET or POST.`,
+    );
+    assert.equal(m.reason, method);
+  });
+
+  it("a ValidationError's reason lists each problem, as its message does after the count", async () => {
+    const a = await answerQuery(
+      form(assume({ RoleArn: "", RoleSessionName: "a", WebIdentityToken: "x.y.z" })),
+      svc,
+    );
+    const problems = [
+      "Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+      "Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2",
+    ];
+    assert.equal(a.check, "parameters");
+    assert.equal(a.reason, problems.join("; "));
+    assert.equal(xmlValue(a.body, "Message"), `2 validation errors detected: ${problems.join("; ")}`);
+    assert.equal(a.verdict, undefined);
+  });
+
+  it("a session Policy must be a JSON object (MalformedPolicyDocument); one is accepted and not applied", async () => {
+    const token = await signToken(key);
+    for (const policy of ["null", "[]", "5", '"x"']) {
+      const a = await answerQuery(form(assume({ WebIdentityToken: token, Policy: policy })), svc);
+      assert.equal(a.errorCode, "MalformedPolicyDocument", policy);
+      assert.equal(a.status, 400);
+      assert.equal(a.check, "parameters");
+      assert.equal(a.reason, "the session Policy is not a JSON object");
+      assert.equal(xmlValue(a.body, "Message"), "The policy is not in the valid JSON format.");
+    }
+    const ok = await answerQuery(form(assume({ WebIdentityToken: token, Policy: '{"Statement":[]}' })), svc);
+    assert.equal(ok.status, 200, ok.body);
+  });
+
+  it("ProviderId's refusal says it is only for OAuth 2.0 access tokens", async () => {
+    const a = await answerQuery(
+      form(assume({ WebIdentityToken: await signToken(key), ProviderId: "graph.facebook.com" })),
+      svc,
+    );
+    assert.equal(a.status, 400);
+    assert.equal(
+      xmlValue(a.body, "Message"),
+      "ProviderId is only for OAuth 2.0 access tokens; omit it for OpenID Connect ID tokens.",
+    );
+  });
+
+  it("InternalFailure's message is AWS's, the exception stays in the reason", async () => {
+    const broken: StsService = {
+      ...svc,
+      config: () => {
+        throw new Error("config gone");
+      },
+    };
+    const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), broken);
+    assert.equal(xmlValue(a.body, "Message"), "An internal error occurred.");
+    assert.equal(a.action, "");
+  });
+});
+
+describe("answerQuery: issued credentials' lifetime", () => {
+  it("Expiration is now plus DurationSeconds (3600 without it), in whole seconds, and the store keeps the same instant", async () => {
+    const nowMs = Date.now() - (Date.now() % 1000) + 789;
+    const fixed: StsService = { ...svc, now: () => nowMs, issued: new IssuedStore(10) };
+    for (const [duration, seconds] of [
+      [undefined, 3600],
+      ["900", 900],
+      ["7200", 7200],
+    ] as const) {
+      const over: Record<string, string> = { WebIdentityToken: await signToken(key) };
+      if (duration !== undefined) over.DurationSeconds = duration;
+      const a = await answerQuery(form(assume(over)), fixed);
+      assert.equal(a.status, 200, a.body);
+      const until = nowMs + seconds * 1000;
+      assert.equal(xmlValue(a.body, "Expiration"), `${new Date(until).toISOString().slice(0, 19)}Z`);
+      assert.equal(fixed.issued.get(xmlValue(a.body, "AccessKeyId") ?? "")?.expiration, until);
+    }
+  });
+});
+
 describe("IssuedStore", () => {
   const rec = (n: number, expiration: number) => ({
     accessKeyId: `K${n}`,
@@ -397,6 +522,13 @@ describe("xmlText", () => {
     assert.equal(xmlText(`<a href="x">&'</a>`), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
     assert.equal(xmlText("a\u0000b\u001fc\ud800d\uffffe"), "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe");
     assert.equal(xmlText("tab\tnl\n😀"), "tab\tnl\n😀");
+  });
+  it("keeps exactly XML 1.0's characters: tab, LF, CR, U+0020 to U+D7FF, U+E000 to U+FFFD, U+10000 and up", () => {
+    const kept = "\t\n\r \ud7ff\ue000\ufffd\u{10000}\u{10ffff}";
+    assert.equal(xmlText(kept), kept);
+    for (const c of ["\u0008", "\u000b", "\u001f", "\ud800", "\udfff", "\ufffe", "\uffff"]) {
+      assert.equal(xmlText(`a${c}b`), "a\uFFFDb", JSON.stringify(c));
+    }
     const e = errorXml(
       { code: "InvalidIdentityToken", status: 400, type: "Sender", message: "]]><x>&\u0001" },
       "id",

@@ -77,6 +77,28 @@ describe("verifySigV4: requests the AWS SDK signs", () => {
     refused(verifySigV4(withHeaders(req, { host: `${host}x` }), issued(), at), "SignatureDoesNotMatch");
   });
 
+  it("sequential spaces inside a signed header value count as one, as AWS canonicalizes them", async () => {
+    // AWS: "Trim leading and trailing spaces, convert sequential spaces to a single space."
+    const { req, at } = await sdkSigned(creds());
+    const value = String(req.headers["amz-sdk-request"]);
+    assert.match(value, /^\S+ \S+$/, "the SDK signs amz-sdk-request with one space inside");
+    assert.match(String(req.headers.authorization), /SignedHeaders=[a-z0-9;-]*amz-sdk-request/);
+    const spaced = withHeaders(req, { "amz-sdk-request": value.replace(" ", "    ") });
+    assert.equal(verifySigV4(spaced, issued(), at).ok, true);
+    // Folding keeps one space: a value without it is another value.
+    const joined = withHeaders(req, { "amz-sdk-request": value.replace(" ", "") });
+    refused(verifySigV4(joined, issued(), at), "SignatureDoesNotMatch");
+  });
+
+  it("a signed header the request does not carry counts as empty, as the SDK signs a header sent empty", async () => {
+    const { req, at } = await sdkSigned(creds(), { headers: { "x-amz-meta-note": "" } });
+    assert.equal(req.headers["x-amz-meta-note"], "");
+    assert.match(String(req.headers.authorization), /SignedHeaders=[a-z0-9;-]*x-amz-meta-note/);
+    assert.equal(verifySigV4(req, issued(), at).ok, true);
+    assert.equal(verifySigV4(withHeaders(req, { "x-amz-meta-note": undefined }), issued(), at).ok, true);
+    refused(verifySigV4(withHeaders(req, { "x-amz-meta-note": "x" }), issued(), at), "SignatureDoesNotMatch");
+  });
+
   it("every signed part counts: method, path, query and a signed header", async () => {
     const { req, at } = await sdkSigned(creds());
     const tampered: SignedRequest[] = [
@@ -164,6 +186,29 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
     assert.equal(verifySigV4(withHeaders(req, { authorization: ` ${auth} ` }), issued(), at).ok, true);
   });
 
+  it("the Authorization's parts: one or more spaces after the algorithm, commas with or without spaces after them", async () => {
+    // AWS's S3 documentation: a space after AWS4-HMAC-SHA256, then the parts "separated by a comma";
+    // its examples (and the SDKs) put ", ", other clients send "," alone.
+    const { req, at } = await sdkSigned(creds());
+    const auth = String(req.headers.authorization);
+    assert.match(auth, /^AWS4-HMAC-SHA256 Credential=[^ ]+, SignedHeaders=[^ ]+, Signature=[0-9a-f]{64}$/);
+    for (const ok of [
+      auth.replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256   "),
+      auth.replace(", SignedHeaders=", ",SignedHeaders="),
+      auth.replace(", Signature=", ",Signature="),
+      auth.replace(/, /g, ",   "),
+    ]) {
+      assert.equal(verifySigV4(withHeaders(req, { authorization: ok }), issued(), at).ok, true, ok);
+    }
+    for (const bad of [
+      auth.replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256"),
+      auth.replace(", SignedHeaders=", " SignedHeaders="),
+      auth.replace(", Signature=", " ,Signature="),
+    ]) {
+      refused(verifySigV4(withHeaders(req, { authorization: bad }), issued(), at), "IncompleteSignature");
+    }
+  });
+
   it("an access key this STS did not issue is InvalidClientTokenId", async () => {
     const { req, at } = await sdkSigned(creds());
     const reason = refused(
@@ -200,7 +245,7 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
     assert.equal(verifySigV4(req, issued(at + 1), at).ok, true);
   });
 
-  it("X-Amz-Date must be ISO 8601 basic format, on the credential scope's day, and host signed", async () => {
+  it("X-Amz-Date must be ISO 8601 basic format, on the credential scope's day, and host signed; the error quotes the value received", async () => {
     const { req, at } = await sdkSigned(creds());
     const date = String(req.headers["x-amz-date"]);
     const auth = String(req.headers.authorization);
@@ -210,6 +255,8 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
       withHeaders(req, { "x-amz-date": `${date}x` }),
       withHeaders(req, { "x-amz-date": `x${date}` }),
       withHeaders(req, { "x-amz-date": date.slice(0, -1) }),
+      // The day of the scope, then a whole date: the format is the whole value, not its end.
+      withHeaders(req, { "x-amz-date": `${date.slice(0, 8)}x${date}` }),
       withHeaders(req, { authorization: auth.replace(/\/\d{8}\//, "/19991231/") }),
       withHeaders(req, {
         authorization: auth.replace(/SignedHeaders=[a-z0-9;-]+/, "SignedHeaders=x-amz-date"),
@@ -224,6 +271,8 @@ describe("verifySigV4: AWS's error for each missing or wrong part", () => {
     }
     const r = verifySigV4(withHeaders(req, { "x-amz-date": "2026" }), issued(), at);
     refused(r, "IncompleteSignature", /^Date must be in ISO-8601 'basic format'\. Got '2026'\.$/);
+    const none = verifySigV4(withHeaders(req, { "x-amz-date": undefined }), issued(), at);
+    refused(none, "IncompleteSignature", /^Date must be in ISO-8601 'basic format'\. Got ''\.$/);
   });
 
   it("a request dated up to 15 minutes from now verifies; one second more is 'Signature expired'", async () => {

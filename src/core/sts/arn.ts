@@ -11,7 +11,7 @@ export interface RoleArn {
 }
 
 const ROLE_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)?([\w+=,.@-]{1,64})$/;
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 
 /** A role ARN taken apart, or undefined. The path (`role/team/app`) is kept apart from the name. */
 export function parseRoleArn(text: string): RoleArn | undefined {
