@@ -9,7 +9,6 @@ import { diagnose } from "../../src/core/doctor/diagnose.js";
 import { gathered, failed, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
 import { formatJson, formatText, REPORT_SCHEMA, type Report } from "../../src/core/doctor/report.js";
 import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
-import { irsa } from "../support/cli.js";
 import { validate } from "../support/json-schema.js";
 import { literal } from "../support/regexp.js";
 import {
@@ -670,31 +669,6 @@ describe("doctor: the text report", () => {
       / {2}fail {2}iam-audience +the provider's client IDs \["other"\] lack sts\.amazonaws\.com.*\n +fix: aws iam add-client-id-to-open-id-connect-provider/,
     );
     assert.match(text, /\nresult: FAILED: \d+ passed, 0 warned, 1 failed, \d+ skipped\n$/);
-  });
-});
-
-describe("irsa doctor (CLI)", () => {
-  it("exits 1 naming the failed check, with the report on stdout", async () => {
-    const r = await irsa("doctor", "--no-cluster", "--issuer", "http://oidc.example.com", "--output", "json");
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(
-      r.stderr,
-      /irsa doctor: 1 check failed: issuer-url\n {2}hint: each failure above names its fix/,
-    );
-    const report = JSON.parse(r.stdout) as Report;
-    assert.deepEqual(validate(REPORT_SCHEMA, report), []);
-    assert.equal(
-      report.findings.find((x) => x.id === "iam-provider")?.detail,
-      "not checked: issuer-url failed",
-    );
-    assert.equal(report.findings.find((x) => x.id === "service-account")?.detail, "--no-cluster");
-  });
-
-  it("refuses an unknown output format and a malformed service account as usage errors", async () => {
-    assert.equal((await irsa("doctor", "--no-cluster", "--output", "xml")).code, 2);
-    const r = await irsa("doctor", "--no-cluster", "--service-account", "app");
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /not NAMESPACE\/NAME/);
   });
 });
 
