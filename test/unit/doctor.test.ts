@@ -5,9 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { fail, mismatch, onlySlashDiffers, pass, skip, warn } from "../../src/core/doctor/check.js";
 import { diagnose } from "../../src/core/doctor/diagnose.js";
 import { gathered, failed, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
-import { formatJson, formatText, REPORT_SCHEMA, type Report } from "../../src/core/doctor/report.js";
+import {
+  formatJson,
+  formatText,
+  report,
+  REPORT_SCHEMA,
+  type Finding,
+  type Report,
+} from "../../src/core/doctor/report.js";
 import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
 import { validate } from "../support/json-schema.js";
 import { literal } from "../support/regexp.js";
@@ -46,6 +54,12 @@ function doc(
       ...extra,
     },
   };
+}
+
+/** The document of a fetch that succeeded. */
+function okValue(f: Fetch) {
+  assert.ok(f.ok);
+  return f.value;
 }
 
 const discoveryBody = (issuer = ISSUER) => JSON.stringify({ issuer, jwks_uri: `${ISSUER}/openid/v1/jwks` });
@@ -680,5 +694,945 @@ describe("doctor: the README", () => {
     const section = readme.slice(readme.indexOf("### `--output json`"));
     const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1] ?? "";
     assert.deepEqual(JSON.parse(block), JSON.parse(JSON.stringify(REPORT_SCHEMA)));
+  });
+});
+
+/** A finding's verdict and words, without its id, group and title. */
+function outcome(r: Report, id: string): Pick<Finding, "status" | "detail" | "fix" | "notes"> {
+  const f = get(r, id);
+  assert.ok(f !== undefined, `no finding ${id}`);
+  return {
+    status: f.status,
+    detail: f.detail,
+    ...(f.fix === undefined ? {} : { fix: f.fix }),
+    ...(f.notes === undefined ? {} : { notes: f.notes }),
+  };
+}
+
+type Expected = Pick<Finding, "status" | "detail" | "fix" | "notes">;
+// [the rule, the facts, the check, its whole outcome]
+type Case = [string, Edit, string, Expected];
+
+function cases(title: string, rows: Case[]): void {
+  describe(title, () => {
+    for (const [rule, edit, id, expected] of rows) {
+      it(rule, async () => {
+        assert.deepEqual(outcome(await diagnose(edit(healthy())), id), expected);
+      });
+    }
+  });
+}
+
+const DISCOVERY_URL = `${ISSUER}/.well-known/openid-configuration`;
+const JWKS_URL = `${ISSUER}/openid/v1/jwks`;
+const PUBLISH = `publish the documents at ${ISSUER}: irsa issuer serve, or irsa issuer sync --from kube --public-issuer ${ISSUER} --to s3://BUCKET/PREFIX`;
+const ANONYMOUS =
+  "AWS STS fetches without credentials: allow anonymous reads (for kube-apiserver as the issuer: kubectl create clusterrolebinding irsa-anonymous-discovery --clusterrole=system:service-account-issuer-discovery --group=system:unauthenticated)";
+const SLOW_FIX = "serve the documents from a static host or CDN (S3, irsa issuer serve)";
+const PUBLIC = "a publicly trusted certificate";
+const THUMB = "ab".repeat(20);
+const fetchError = (kind: "tls" | "network" | "http", message: string, status?: number): Fetch => ({
+  ok: false,
+  error: { kind, message, ...(status === undefined ? {} : { status }) },
+});
+const JWKS_FIX =
+  "republish the JWKS from the cluster's keys: irsa jwks --key sa.pub, or irsa issuer sync --from kube";
+
+cases("doctor: issuer-url's words", [
+  [
+    "an issuer that was not given is skipped with the reason the facts give",
+    (f) => ({ ...f, issuer: undefined, skipped: { issuer: "the API server has no issuer" } }),
+    "issuer-url",
+    { status: "skip", detail: "the API server has no issuer" },
+  ],
+  [
+    "an issuer that was not given, with no reason, says neither flag was there",
+    (f) => ({ ...f, issuer: undefined }),
+    "issuer-url",
+    { status: "skip", detail: "no --issuer given and no --kubeconfig to read it from" },
+  ],
+  [
+    "an invalid issuer names its source, the URL check's message and its hint",
+    (f) => ({ ...f, issuer: "https://oidc.example.com/x?a=1", issuerSource: "the API server" }),
+    "issuer-url",
+    {
+      status: "fail",
+      detail:
+        'https://oidc.example.com/x?a=1 (the API server): issuer URL "https://oidc.example.com/x?a=1" has a query (?a=1); an OpenID issuer may not',
+      fix: 'drop everything from "?" on: https://oidc.example.com/x; set the same URL in kube-apiserver\'s --service-account-issuer and the IAM OIDC provider',
+    },
+  ],
+  [
+    "a trailing slash is a warning whose fix drops every trailing slash everywhere",
+    (f) => ({ ...f, issuer: `${ISSUER}//` }),
+    "issuer-url",
+    {
+      status: "warn",
+      detail: `${ISSUER}// (--issuer): issuer URL "${ISSUER}//" ends with "/": IAM matches the issuer string exactly, so tokens with iss "${ISSUER}//" match only an OIDC provider created with that trailing slash, and "${ISSUER}" is a different issuer`,
+      fix: `use ${ISSUER} everywhere (kube-apiserver --service-account-issuer, the documents, the IAM provider), or the slash everywhere`,
+    },
+  ],
+  [
+    "a port and a trailing slash are both named, and the slash's fix comes first",
+    (f) => ({ ...f, issuer: "https://oidc.example.com:8443/" }),
+    "issuer-url",
+    {
+      status: "warn",
+      detail:
+        'https://oidc.example.com:8443/ (--issuer): issuer URL "https://oidc.example.com:8443/" ends with "/": IAM matches the issuer string exactly, so tokens with iss "https://oidc.example.com:8443/" match only an OIDC provider created with that trailing slash, and "https://oidc.example.com:8443" is a different issuer; issuer URL "https://oidc.example.com:8443/" has a port (8443): IAM OIDC provider URLs should not contain a port; publish the documents on 443 for AWS STS',
+      fix: "use https://oidc.example.com:8443 everywhere (kube-apiserver --service-account-issuer, the documents, the IAM provider), or the slash everywhere",
+    },
+  ],
+  [
+    "a port alone is a warning whose fix is port 443",
+    (f) => ({ ...f, issuer: "https://oidc.example.com:8443" }),
+    "issuer-url",
+    {
+      status: "warn",
+      detail:
+        'https://oidc.example.com:8443 (--issuer): issuer URL "https://oidc.example.com:8443" has a port (8443): IAM OIDC provider URLs should not contain a port; publish the documents on 443 for AWS STS',
+      fix: "serve the documents on port 443 and drop the port from the issuer",
+    },
+  ],
+  [
+    "a valid issuer passes and names its source",
+    (f) => ({ ...f, issuerSource: "the API server" }),
+    "issuer-url",
+    { status: "pass", detail: `${ISSUER} (the API server): https, no port, no query, no trailing slash` },
+  ],
+]);
+
+cases("doctor: discovery's words", [
+  [
+    "a discovery document not fetched is skipped with the issuer group's reason",
+    (f) => ({ ...f, discovery: undefined, skipped: { issuer: "--no-fetch" } }),
+    "discovery",
+    { status: "skip", detail: "--no-fetch" },
+  ],
+  [
+    "a discovery document not fetched, with no reason, says so",
+    (f) => ({ ...f, discovery: undefined }),
+    "discovery",
+    { status: "skip", detail: "not fetched" },
+  ],
+  [
+    "an untrusted certificate with --ca-file names the CA file in the fix",
+    (f) => ({ ...f, caFile: "/ca.pem", discovery: fetchError("tls", "SELF_SIGNED_CERT_IN_CHAIN") }),
+    "discovery",
+    {
+      status: "fail",
+      detail: `GET ${DISCOVERY_URL}: the certificate is not trusted: SELF_SIGNED_CERT_IN_CHAIN`,
+      fix: "serve a certificate that chains to a public CA or to the CA in /ca.pem",
+    },
+  ],
+  [
+    "an untrusted certificate without --ca-file asks for a public CA or --ca-file and a thumbprint",
+    (f) => ({ ...f, discovery: fetchError("tls", "SELF_SIGNED_CERT_IN_CHAIN") }),
+    "discovery",
+    {
+      status: "fail",
+      detail: `GET ${DISCOVERY_URL}: the certificate is not trusted: SELF_SIGNED_CERT_IN_CHAIN`,
+      fix: "serve a certificate from a public CA (AWS STS trusts those); for a private CA give --ca-file, and put the thumbprint on the IAM provider",
+    },
+  ],
+  [
+    "HTTP 401 asks for anonymous reads",
+    (f) => ({ ...f, discovery: fetchError("http", "HTTP 401", 401) }),
+    "discovery",
+    { status: "fail", detail: `GET ${DISCOVERY_URL}: HTTP 401`, fix: ANONYMOUS },
+  ],
+  [
+    "HTTP 403 asks for anonymous reads",
+    (f) => ({ ...f, discovery: fetchError("http", "HTTP 403", 403) }),
+    "discovery",
+    { status: "fail", detail: `GET ${DISCOVERY_URL}: HTTP 403`, fix: ANONYMOUS },
+  ],
+  [
+    "HTTP 404 asks to publish the documents",
+    (f) => ({ ...f, discovery: fetchError("http", "HTTP 404", 404) }),
+    "discovery",
+    { status: "fail", detail: `GET ${DISCOVERY_URL}: HTTP 404`, fix: PUBLISH },
+  ],
+  [
+    "a network error asks to publish the documents",
+    (f) => ({ ...f, discovery: fetchError("network", "ECONNREFUSED") }),
+    "discovery",
+    { status: "fail", detail: `GET ${DISCOVERY_URL}: ECONNREFUSED`, fix: PUBLISH },
+  ],
+  [
+    "the discovery URL takes one trailing slash off the issuer",
+    (f) => ({ ...f, issuer: `${ISSUER}/`, discovery: fetchError("network", "ECONNREFUSED") }),
+    "discovery",
+    {
+      status: "fail",
+      detail: `GET ${DISCOVERY_URL}: ECONNREFUSED`,
+      fix: `publish the documents at ${ISSUER}/: irsa issuer serve, or irsa issuer sync --from kube --public-issuer ${ISSUER}/ --to s3://BUCKET/PREFIX`,
+    },
+  ],
+  [
+    "a body that is not JSON is quoted up to 60 characters",
+    (f) => ({ ...f, discovery: doc(`<html>${"x".repeat(100)}</html>`) }),
+    "discovery",
+    { status: "fail", detail: `${DISCOVERY_URL} is not JSON (<html>${"x".repeat(54)})`, fix: PUBLISH },
+  ],
+  [
+    "JSON that is not an object fails",
+    (f) => ({ ...f, discovery: doc("[]") }),
+    "discovery",
+    { status: "fail", detail: `${DISCOVERY_URL} is JSON but not an object`, fix: PUBLISH },
+  ],
+  [
+    "no Content-Type is a warning",
+    (f) => ({
+      ...f,
+      discovery: { ok: true, value: { ...okValue(doc(discoveryBody())), contentType: undefined } },
+    }),
+    "discovery",
+    {
+      status: "warn",
+      detail: `HTTP 200, no Content-Type, 12 ms, ${PUBLIC}`,
+      fix: `serve ${DISCOVERY_URL} with Content-Type: application/json`,
+    },
+  ],
+  [
+    "application/json in any case, with parameters, passes; times are rounded to the millisecond",
+    (f) => ({
+      ...f,
+      discovery: doc(discoveryBody(), { contentType: "Application/JSON; charset=utf-8", elapsedMs: 1999.6 }),
+    }),
+    "discovery",
+    { status: "pass", detail: `HTTP 200, Application/JSON; charset=utf-8, 2000 ms, ${PUBLIC}` },
+  ],
+  [
+    "more than 2000 ms is slow",
+    (f) => ({ ...f, discovery: doc(discoveryBody(), { elapsedMs: 2000.6 }) }),
+    "discovery",
+    { status: "warn", detail: `HTTP 200, application/json, 2001 ms, ${PUBLIC}: slow`, fix: SLOW_FIX },
+  ],
+  [
+    "a certificate trusted through --ca-file is named with the file",
+    (f) => ({ ...f, caFile: "/ca.pem", discovery: doc(discoveryBody(), { trust: "ca-file" }) }),
+    "discovery",
+    {
+      status: "pass",
+      detail:
+        "HTTP 200, application/json, 12 ms, a certificate trusted only through --ca-file /ca.pem (AWS STS then relies on the provider's thumbprint)",
+    },
+  ],
+]);
+
+cases("doctor: discovery-issuer's words", [
+  [
+    "the same issuer passes, byte for byte",
+    (f) => f,
+    "discovery-issuer",
+    { status: "pass", detail: `"issuer": "${ISSUER}", byte for byte` },
+  ],
+  [
+    "no issuer in the document is shown as null",
+    (f) => ({ ...f, discovery: doc(JSON.stringify({ jwks_uri: JWKS_URL })) }),
+    "discovery-issuer",
+    { status: "fail", detail: 'the discovery document has no string "issuer" (null)', fix: PUBLISH },
+  ],
+  [
+    "an issuer that is not a string is shown as JSON",
+    (f) => ({ ...f, discovery: doc(JSON.stringify({ issuer: 5, jwks_uri: JWKS_URL })) }),
+    "discovery-issuer",
+    { status: "fail", detail: 'the discovery document has no string "issuer" (5)', fix: PUBLISH },
+  ],
+  [
+    "another issuer fails with both ways to fix it",
+    (f) => ({ ...f, discovery: doc(discoveryBody("https://other.example.com")) }),
+    "discovery-issuer",
+    {
+      status: "fail",
+      detail: `the discovery document says "issuer": "https://other.example.com" is not "${ISSUER}"`,
+      fix: `republish it with issuer exactly ${ISSUER} (irsa discovery --issuer ${ISSUER} --key sa.pub, or irsa issuer sync --public-issuer ${ISSUER}), or use https://other.example.com as the issuer everywhere`,
+    },
+  ],
+]);
+
+cases("doctor: jwks's words", [
+  [
+    "no jwks_uri asks for the default one",
+    (f) => ({ ...f, discovery: doc(JSON.stringify({ issuer: ISSUER })) }),
+    "jwks",
+    {
+      status: "fail",
+      detail: 'the discovery document has no string "jwks_uri"',
+      fix: `republish it with "jwks_uri": "${JWKS_URL}"`,
+    },
+  ],
+  [
+    "an invalid jwks_uri gives the URL check's message and hint, and kube-apiserver's flag",
+    (f) => ({ ...f, discovery: doc(JSON.stringify({ issuer: ISSUER, jwks_uri: `${JWKS_URL}#k` })) }),
+    "jwks",
+    {
+      status: "fail",
+      detail: `jwks_uri "${JWKS_URL}#k" has a fragment (#k), which clients never send to the server`,
+      fix: `drop everything from "#" on: ${JWKS_URL}; kube-apiserver: --service-account-jwks-uri`,
+    },
+  ],
+  [
+    "a JWKS not fetched is skipped",
+    (f) => ({ ...f, jwks: undefined }),
+    "jwks",
+    { status: "skip", detail: "not fetched" },
+  ],
+  [
+    "a failed fetch names the jwks_uri",
+    (f) => ({ ...f, jwks: fetchError("http", "HTTP 401", 401) }),
+    "jwks",
+    { status: "fail", detail: `GET ${JWKS_URL}: HTTP 401`, fix: ANONYMOUS },
+  ],
+  [
+    "application/json passes",
+    (f) => ({ ...f, jwks: doc(jwksOf(key), { contentType: "APPLICATION/JSON" }) }),
+    "jwks",
+    { status: "pass", detail: `${JWKS_URL}: HTTP 200, APPLICATION/JSON, 12 ms, ${PUBLIC}` },
+  ],
+  [
+    "application/jwk-set+json in any case passes",
+    (f) => ({ ...f, jwks: doc(jwksOf(key), { contentType: "Application/JWK-Set+JSON", elapsedMs: 2000 }) }),
+    "jwks",
+    { status: "pass", detail: `${JWKS_URL}: HTTP 200, Application/JWK-Set+JSON, 2000 ms, ${PUBLIC}` },
+  ],
+  [
+    "no Content-Type is a warning",
+    (f) => ({ ...f, jwks: { ok: true, value: { ...okValue(doc(jwksOf(key))), contentType: undefined } } }),
+    "jwks",
+    {
+      status: "warn",
+      detail: `${JWKS_URL}: HTTP 200, no Content-Type, 12 ms, ${PUBLIC}`,
+      fix: `serve ${JWKS_URL} with Content-Type: application/json`,
+    },
+  ],
+  [
+    "more than 2000 ms is slow",
+    (f) => ({ ...f, jwks: doc(jwksOf(key), { elapsedMs: 2001 }) }),
+    "jwks",
+    {
+      status: "warn",
+      detail: `${JWKS_URL}: HTTP 200, application/json, 2001 ms, ${PUBLIC}: slow`,
+      fix: SLOW_FIX,
+    },
+  ],
+]);
+
+cases("doctor: jwks-keys's words", [
+  [
+    "an empty key set says so",
+    (f) => ({ ...f, jwks: doc('{"keys":[]}') }),
+    "jwks-keys",
+    { status: "fail", detail: "no key STS can use: the key set is empty", fix: JWKS_FIX },
+  ],
+  [
+    "no usable key lists every problem",
+    (f) => ({ ...f, jwks: doc(JSON.stringify({ keys: [1, { kty: "oct", kid: "s" }] })) }),
+    "jwks-keys",
+    {
+      status: "fail",
+      detail:
+        'no key STS can use: keys[0] is a number, not an object; keys[1] (kid s) has kty "oct"; STS accepts RSA and EC keys',
+      fix: JWKS_FIX,
+    },
+  ],
+  [
+    "one key passes, in the singular, with its type, kid and alg",
+    (f) => f,
+    "jwks-keys",
+    { status: "pass", detail: "1 key: RSA kid-1 RS256" },
+  ],
+  [
+    "two keys pass, in the plural",
+    (f) => ({ ...f, jwks: doc(jwksOf(key, other)) }),
+    "jwks-keys",
+    { status: "pass", detail: "2 keys: RSA kid-1 RS256, RSA kid-2 RS256" },
+  ],
+  [
+    "a key with an alg STS does not accept, and a key without kid or alg, are warnings",
+    (f) => ({
+      ...f,
+      jwks: doc(
+        JSON.stringify({
+          keys: [
+            { ...key.jwk, alg: "PS256" },
+            { ...other.jwk, kid: undefined, alg: undefined },
+          ],
+        }),
+      ),
+    }),
+    "jwks-keys",
+    {
+      status: "warn",
+      detail:
+        "2 keys: RSA kid-1 PS256, RSA (no kid); kid kid-1 has alg PS256, which STS does not accept; a key has no kid: STS must try every key",
+      fix: JWKS_FIX,
+    },
+  ],
+  [
+    "a key with an alg STS does not accept and no kid is named as none",
+    (f) => ({ ...f, jwks: doc(JSON.stringify({ keys: [{ ...key.jwk, kid: undefined, alg: "HS256" }] })) }),
+    "jwks-keys",
+    {
+      status: "warn",
+      detail:
+        "1 key: RSA (no kid) HS256; kid none has alg HS256, which STS does not accept; a key has no kid: STS must try every key",
+      fix: JWKS_FIX,
+    },
+  ],
+]);
+
+describe("doctor: outcomes and issuer comparisons", () => {
+  it("an outcome carries notes only when there are some", () => {
+    assert.deepEqual(pass("seen"), { status: "pass", detail: "seen" });
+    assert.deepEqual(pass("seen", []), { status: "pass", detail: "seen" });
+    assert.deepEqual(pass("seen", ["n"]), { status: "pass", detail: "seen", notes: ["n"] });
+    assert.deepEqual(warn("seen", "do"), { status: "warn", detail: "seen", fix: "do" });
+    assert.deepEqual(warn("seen", "do", []), { status: "warn", detail: "seen", fix: "do" });
+    assert.deepEqual(warn("seen", "do", ["n"]), { status: "warn", detail: "seen", fix: "do", notes: ["n"] });
+    assert.deepEqual(fail("seen", "do"), { status: "fail", detail: "seen", fix: "do" });
+    assert.deepEqual(fail("seen", "do", []), { status: "fail", detail: "seen", fix: "do" });
+    assert.deepEqual(fail("seen", "do", ["n"]), { status: "fail", detail: "seen", fix: "do", notes: ["n"] });
+    assert.deepEqual(skip("why"), { status: "skip", detail: "why" });
+  });
+
+  it("two issuers differ only in a trailing slash when they differ and are equal without their trailing slashes", () => {
+    assert.equal(onlySlashDiffers(`${ISSUER}/`, ISSUER), true);
+    assert.equal(onlySlashDiffers(ISSUER, `${ISSUER}//`), true);
+    assert.equal(onlySlashDiffers(ISSUER, ISSUER), false);
+    assert.equal(onlySlashDiffers(`${ISSUER}/`, `${ISSUER}/`), false);
+    assert.equal(onlySlashDiffers(`${ISSUER}/x`, ISSUER), false);
+    assert.equal(onlySlashDiffers("https:/oidc.example.com/cluster-1", ISSUER), false);
+  });
+
+  it("a mismatch quotes both issuers, and names the trailing slash when that is the only difference", () => {
+    assert.equal(mismatch("https://a", "https://b"), '"https://a" is not "https://b"');
+    assert.equal(
+      mismatch("https://a/", "https://a"),
+      '"https://a/" and "https://a" differ only in a trailing slash, and AWS STS compares issuers as strings',
+    );
+  });
+});
+
+const finding = (
+  id: string,
+  group: Finding["group"],
+  status: Finding["status"],
+  extra: Partial<Finding> = {},
+): Finding => ({
+  id,
+  group,
+  title: `${id} title`,
+  status,
+  detail: `${id} detail`,
+  ...extra,
+});
+
+describe("doctor: the report", () => {
+  it("counts each status, and is ok only when nothing failed", () => {
+    const r = report([
+      finding("a", "issuer", "pass"),
+      finding("b", "issuer", "pass"),
+      finding("c", "cluster", "warn"),
+      finding("d", "iam", "skip"),
+    ]);
+    assert.deepEqual(r.summary, { pass: 2, warn: 1, fail: 0, skip: 1 });
+    assert.equal(r.ok, true);
+    assert.equal(r.version, 1);
+    assert.equal(r.findings.length, 4);
+    const failed = report([finding("a", "issuer", "pass"), finding("e", "exchange", "fail")]);
+    assert.deepEqual(failed.summary, { pass: 1, warn: 0, fail: 1, skip: 0 });
+    assert.equal(failed.ok, false);
+  });
+
+  it("text: each group under its title in chain order, ids padded to the longest, notes then the fix indented under their check", () => {
+    const r = report([
+      finding("sts-exchange", "exchange", "skip"),
+      finding("issuer-url", "issuer", "warn", { fix: "use https" }),
+      finding("cluster-keys", "cluster", "fail", {
+        fix: "publish",
+        notes: ["published: a", "cluster:   a, b"],
+      }),
+      finding("webhook-config", "webhook", "pass"),
+      finding("iam-role", "iam", "pass", { notes: ["n"] }),
+    ]);
+    const indent = " ".repeat("webhook-config".length + 10);
+    assert.equal(
+      formatText(r),
+      [
+        "1 Issuer",
+        "  warn  issuer-url      issuer-url detail",
+        `${indent}fix: use https`,
+        "2 Cluster",
+        "  fail  cluster-keys    cluster-keys detail",
+        `${indent}published: a`,
+        `${indent}cluster:   a, b`,
+        `${indent}fix: publish`,
+        "3 Webhook",
+        "  pass  webhook-config  webhook-config detail",
+        "4 IAM",
+        "  pass  iam-role        iam-role detail",
+        `${indent}n`,
+        "5 Exchange",
+        "  skip  sts-exchange    sts-exchange detail",
+        "result: FAILED: 2 passed, 1 warned, 1 failed, 1 skipped",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("text: a group with no findings has no title, and a report with none is only its result line", () => {
+    assert.equal(
+      formatText(report([finding("iam-role", "iam", "pass")])),
+      "4 IAM\n  pass  iam-role  iam-role detail\nresult: ok: 1 passed, 0 warned, 0 failed, 0 skipped\n",
+    );
+    assert.equal(formatText(report([])), "result: ok: 0 passed, 0 warned, 0 failed, 0 skipped\n");
+  });
+
+  it("JSON: the report itself, indented by two spaces, with a final newline", () => {
+    const r = report([finding("iam-role", "iam", "pass")]);
+    const text = formatJson(r);
+    assert.equal(text, `${JSON.stringify(r, null, 2)}\n`);
+    assert.ok(text.startsWith('{\n  "version": 1,\n  "ok": true,'), text);
+    assert.deepEqual(JSON.parse(text), r);
+  });
+
+  it("the schema refuses a report with an unknown field, a bad id, a negative count or an unknown status", () => {
+    const r = JSON.parse(formatJson(report([finding("iam-role", "iam", "pass")]))) as Record<string, unknown>;
+    assert.deepEqual(validate(REPORT_SCHEMA, r), []);
+    assert.notDeepEqual(validate(REPORT_SCHEMA, { ...r, extra: 1 }), []);
+    assert.notDeepEqual(validate(REPORT_SCHEMA, { ...r, version: 2 }), []);
+    assert.notDeepEqual(
+      validate(REPORT_SCHEMA, { ...r, summary: { pass: -1, warn: 0, fail: 0, skip: 0 } }),
+      [],
+    );
+    assert.notDeepEqual(validate(REPORT_SCHEMA, { ...r, summary: { pass: 1, warn: 0, fail: 0 } }), []);
+    assert.notDeepEqual(
+      validate(REPORT_SCHEMA, { ...r, findings: [{ ...finding("Bad_Id", "iam", "pass") }] }),
+      [],
+    );
+    assert.notDeepEqual(
+      validate(REPORT_SCHEMA, { ...r, findings: [{ ...finding("x", "iam", "pass"), status: "ok" }] }),
+      [],
+    );
+  });
+});
+
+const EXCHANGE = {
+  endpoint: "http://127.0.0.1:8080",
+  assumed: gathered({
+    assumedRoleArn: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor",
+    expiration: "2026-12-02T09:00:00Z",
+  }),
+  caller: gathered({
+    arn: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor",
+    account: "111122223333",
+  }),
+};
+
+cases("doctor: the exchange's words", [
+  [
+    "no exchange is skipped with the reason the facts give",
+    (f) => ({ ...f, exchange: undefined, skipped: { exchange: "no token to exchange" } }),
+    "sts-exchange",
+    { status: "skip", detail: "no token to exchange" },
+  ],
+  [
+    "no exchange, with no reason, names the missing endpoint",
+    (f) => ({ ...f, exchange: undefined }),
+    "sts-exchange",
+    { status: "skip", detail: "no --sts-endpoint and no token" },
+  ],
+  [
+    "a refused exchange gives the STS's answer and how to compare it",
+    (f) => ({
+      ...f,
+      exchange: { ...EXCHANGE, assumed: failed("AccessDenied: Not authorized"), caller: undefined },
+    }),
+    "sts-exchange",
+    {
+      status: "fail",
+      detail: "STS at http://127.0.0.1:8080 refused the token: AccessDenied: Not authorized",
+      fix: "every check above passed: compare the STS's own answer (for the local STS: irsa sts check --config FILE --token FILE --role-arn ARN)",
+    },
+  ],
+  [
+    "an exchange passes with the endpoint, the assumed role and the expiry",
+    (f) => f,
+    "sts-exchange",
+    {
+      status: "pass",
+      detail:
+        "http://127.0.0.1:8080: arn:aws:sts::111122223333:assumed-role/app/irsa-doctor, credentials until 2026-12-02T09:00:00Z",
+    },
+  ],
+  [
+    "GetCallerIdentity without credentials is skipped",
+    (f) => ({ ...f, exchange: { ...EXCHANGE, caller: undefined } }),
+    "sts-caller-identity",
+    { status: "skip", detail: "no credentials" },
+  ],
+  [
+    "a failed GetCallerIdentity names the endpoint to check",
+    (f) => ({ ...f, exchange: { ...EXCHANGE, caller: failed("InvalidClientTokenId") } }),
+    "sts-caller-identity",
+    {
+      status: "fail",
+      detail: "GetCallerIdentity failed: InvalidClientTokenId",
+      fix: "check the STS endpoint http://127.0.0.1:8080",
+    },
+  ],
+  [
+    "GetCallerIdentity passes with the ARN and the account",
+    (f) => f,
+    "sts-caller-identity",
+    {
+      status: "pass",
+      detail: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor (account 111122223333)",
+    },
+  ],
+]);
+
+const HOOK = {
+  name: "pod-identity-webhook.amazonaws.com",
+  url: "https://127.0.0.1:9443/mutate",
+  service: undefined,
+  caBundle: "Q0E=",
+  failurePolicy: "Ignore",
+  podsCreate: true,
+};
+const WEBHOOK_FIX =
+  "deploy the webhook: kubectl apply -k deploy/webhook (or name its configuration with --webhook-configuration)";
+const RENEW =
+  "renew the serving certificate (cert-manager renews before expiry; irsa webhook re-reads --tls-cert and --tls-key when they change)";
+const iso = (s: number) => new Date(s * 1000).toISOString().replace(".000Z", "Z");
+const serving =
+  (s: Partial<{ verified: boolean; verifyError: string; notBefore: number; notAfter: number }>): Edit =>
+  (f) =>
+    webhook(f, {
+      serving: gathered({
+        verified: true,
+        verifyError: undefined,
+        subject: "CN=webhook",
+        notBefore: NOW - 60,
+        notAfter: NOW + 30 * 86_400,
+        ...s,
+      }),
+    });
+const dryRun =
+  (containers: { name: string; env: Record<string, string> }[], volumes = ["aws-iam-token"]): Edit =>
+  (f) =>
+    webhook(f, { dryRun: gathered({ containers, volumes }) });
+const TOKEN_FILE = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+const DRY_RUN_FIX =
+  "check the webhook's log, its namespaceSelector and objectSelector, and that kube-apiserver reaches it (failurePolicy Ignore admits pods without credentials)";
+
+cases("doctor: the webhook's words", [
+  [
+    "no webhook facts are skipped with the reason the facts give",
+    (f) => ({ ...f, webhook: undefined, skipped: { webhook: "--no-webhook" } }),
+    "webhook-config",
+    { status: "skip", detail: "--no-webhook" },
+  ],
+  [
+    "no webhook facts, with no reason, name the missing kubeconfig",
+    (f) => ({ ...f, webhook: undefined }),
+    "webhook-config",
+    { status: "skip", detail: "no --kubeconfig" },
+  ],
+  [
+    "a configuration that cannot be read gives the error",
+    (f) => webhook(f, { webhooks: failed("forbidden") }),
+    "webhook-config",
+    {
+      status: "fail",
+      detail: "cannot read MutatingWebhookConfiguration pod-identity-webhook: forbidden",
+      fix: WEBHOOK_FIX,
+    },
+  ],
+  [
+    "a configuration whose webhooks do not take pod CREATE fails",
+    (f) => webhook(f, { webhooks: gathered([{ ...HOOK, podsCreate: false }]) }),
+    "webhook-config",
+    { status: "fail", detail: "pod-identity-webhook has no webhook for pod CREATE", fix: WEBHOOK_FIX },
+  ],
+  [
+    "the webhook for pod CREATE is the one checked, whichever comes first",
+    (f) =>
+      webhook(f, {
+        webhooks: gathered([{ ...HOOK, name: "other", podsCreate: false, caBundle: undefined }, HOOK]),
+      }),
+    "webhook-config",
+    {
+      status: "pass",
+      detail:
+        "pod-identity-webhook: pod-identity-webhook.amazonaws.com → https://127.0.0.1:9443/mutate, failurePolicy Ignore",
+    },
+  ],
+  [
+    "a webhook without a caBundle fails",
+    (f) => webhook(f, { webhooks: gathered([{ ...HOOK, caBundle: undefined }]) }),
+    "webhook-config",
+    {
+      status: "fail",
+      detail: "webhook pod-identity-webhook.amazonaws.com has no caBundle: kube-apiserver cannot trust it",
+      fix: "set clientConfig.caBundle (cert-manager: the cert-manager.io/inject-ca-from annotation)",
+    },
+  ],
+  [
+    "a webhook with an empty caBundle fails",
+    (f) => webhook(f, { webhooks: gathered([{ ...HOOK, caBundle: "" }]) }),
+    "webhook-config",
+    {
+      status: "fail",
+      detail: "webhook pod-identity-webhook.amazonaws.com has no caBundle: kube-apiserver cannot trust it",
+      fix: "set clientConfig.caBundle (cert-manager: the cert-manager.io/inject-ca-from annotation)",
+    },
+  ],
+  [
+    "a webhook behind a Service names it, and failurePolicy defaults to Fail",
+    (f) =>
+      webhook(f, {
+        webhooks: gathered([
+          { ...HOOK, url: undefined, service: "irsa/webhook:443", failurePolicy: undefined },
+        ]),
+      }),
+    "webhook-config",
+    {
+      status: "pass",
+      detail:
+        "pod-identity-webhook: pod-identity-webhook.amazonaws.com → service irsa/webhook:443, failurePolicy Fail",
+    },
+  ],
+  [
+    "a webhook with neither URL nor Service shows a question mark",
+    (f) => webhook(f, { webhooks: gathered([{ ...HOOK, url: undefined }]) }),
+    "webhook-config",
+    {
+      status: "pass",
+      detail: "pod-identity-webhook: pod-identity-webhook.amazonaws.com → service ?, failurePolicy Ignore",
+    },
+  ],
+  [
+    "a webhook that does not answer fails",
+    (f) => webhook(f, { serving: failed("ECONNREFUSED") }),
+    "webhook-tls",
+    {
+      status: "fail",
+      detail: "the webhook does not answer: ECONNREFUSED",
+      fix: "check that the webhook runs and that its URL or Service reaches it",
+    },
+  ],
+  [
+    "a certificate that ends now has expired, 0 days ago",
+    serving({ notAfter: NOW }),
+    "webhook-tls",
+    {
+      status: "fail",
+      detail: `the serving certificate (CN=webhook) expired at ${iso(NOW)}, 0 days ago: kube-apiserver refuses it`,
+      fix: RENEW,
+    },
+  ],
+  [
+    "the days since expiry are whole days, rounded down",
+    serving({ notAfter: NOW - 2 * 86_400 - 86_399 }),
+    "webhook-tls",
+    {
+      status: "fail",
+      detail: `the serving certificate (CN=webhook) expired at ${iso(NOW - 2 * 86_400 - 86_399)}, 2 days ago: kube-apiserver refuses it`,
+      fix: RENEW,
+    },
+  ],
+  [
+    "a certificate valid from a second later is not yet valid",
+    serving({ notBefore: NOW + 1 }),
+    "webhook-tls",
+    {
+      status: "fail",
+      detail: `the serving certificate (CN=webhook) is not valid before ${iso(NOW + 1)}`,
+      fix: "check the clocks, or reissue the certificate",
+    },
+  ],
+  [
+    "a certificate valid from now is valid",
+    serving({ notBefore: NOW }),
+    "webhook-tls",
+    {
+      status: "pass",
+      detail: `the caBundle verifies CN=webhook; it expires ${iso(NOW + 30 * 86_400)}, in 30 days`,
+    },
+  ],
+  [
+    "a caBundle that does not verify, without a reason, says unknown",
+    serving({ verified: false }),
+    "webhook-tls",
+    {
+      status: "fail",
+      detail: "the caBundle does not verify the serving certificate (CN=webhook): unknown",
+      fix: "put the CA that issued the serving certificate in clientConfig.caBundle (cert-manager: the cert-manager.io/inject-ca-from annotation)",
+    },
+  ],
+  [
+    "48 hours left are counted in days",
+    serving({ notAfter: NOW + 48 * 3600 }),
+    "webhook-tls",
+    {
+      status: "pass",
+      detail: `the caBundle verifies CN=webhook; it expires ${iso(NOW + 48 * 3600)}, in 2 days`,
+    },
+  ],
+  [
+    "less than 48 hours left are counted in whole hours",
+    serving({ notAfter: NOW + 48 * 3600 - 1 }),
+    "webhook-tls",
+    {
+      status: "pass",
+      detail: `the caBundle verifies CN=webhook; it expires ${iso(NOW + 48 * 3600 - 1)}, in 47 hours`,
+    },
+  ],
+  [
+    "a day left exactly passes",
+    serving({ notAfter: NOW + 86_400 }),
+    "webhook-tls",
+    {
+      status: "pass",
+      detail: `the caBundle verifies CN=webhook; it expires ${iso(NOW + 86_400)}, in 24 hours`,
+    },
+  ],
+  [
+    "less than a day left is a warning to renew",
+    serving({ notAfter: NOW + 86_399 }),
+    "webhook-tls",
+    {
+      status: "warn",
+      detail: `the caBundle verifies CN=webhook; it expires ${iso(NOW + 86_399)}, in 23 hours: less than a day`,
+      fix: RENEW,
+    },
+  ],
+  [
+    "no dry run without a service account names the flag",
+    (f) => webhook({ ...f, serviceAccount: undefined }, { dryRun: undefined }),
+    "webhook-dry-run",
+    { status: "skip", detail: "no --service-account NS/NAME" },
+  ],
+  [
+    "no dry run with a service account says so",
+    (f) => webhook(f, { dryRun: undefined }),
+    "webhook-dry-run",
+    { status: "skip", detail: "no dry run" },
+  ],
+  [
+    "a dry run that failed gives the error and the permission",
+    (f) => webhook(f, { dryRun: failed("forbidden") }),
+    "webhook-dry-run",
+    {
+      status: "fail",
+      detail: "the dry-run pod create failed: forbidden",
+      fix: "the --kubeconfig identity needs create on pods in the namespace",
+    },
+  ],
+  [
+    "each container's missing or other role and missing token file are named",
+    dryRun([
+      {
+        name: "app",
+        env: {
+          AWS_ROLE_ARN: "arn:aws:iam::111122223333:role/other",
+          AWS_WEB_IDENTITY_TOKEN_FILE: TOKEN_FILE,
+        },
+      },
+      { name: "sidecar", env: { AWS_ROLE_ARN: ROLE_ARN } },
+      { name: "init", env: {} },
+    ]),
+    "webhook-dry-run",
+    {
+      status: "fail",
+      detail:
+        "the pod came back without its credentials: container app: AWS_ROLE_ARN is arn:aws:iam::111122223333:role/other; container sidecar: AWS_WEB_IDENTITY_TOKEN_FILE missing; container init: AWS_ROLE_ARN missing; container init: AWS_WEB_IDENTITY_TOKEN_FILE missing",
+      fix: DRY_RUN_FIX,
+    },
+  ],
+  [
+    "a pod without the token volume fails",
+    dryRun(
+      [{ name: "app", env: { AWS_ROLE_ARN: ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE: TOKEN_FILE } }],
+      ["aws-token"],
+    ),
+    "webhook-dry-run",
+    {
+      status: "fail",
+      detail: "the pod came back without its credentials: volume aws-iam-token missing",
+      fix: DRY_RUN_FIX,
+    },
+  ],
+  [
+    "a pod with both variables in every container and the volume passes",
+    (f) => f,
+    "webhook-dry-run",
+    {
+      status: "pass",
+      detail: "the pod came back with AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the aws-iam-token volume",
+    },
+  ],
+]);
+
+const jwksWith = (v: Partial<{ thumbprint: string | undefined; trust: "public" | "ca-file" }>): Fetch => ({
+  ok: true,
+  value: { ...okValue(doc(jwksOf(key))), ...v },
+});
+
+cases("doctor: issuer-thumbprint's words", [
+  [
+    "a JWKS host that sent no certificate chain is skipped",
+    (f) => ({ ...f, jwks: jwksWith({ thumbprint: undefined }) }),
+    "issuer-thumbprint",
+    { status: "skip", detail: "the server presented no certificate chain to take it from" },
+  ],
+  [
+    "a public CA's thumbprint is not needed",
+    (f) => f,
+    "issuer-thumbprint",
+    { status: "pass", detail: `${THUMB}: not needed, AWS trusts the public CA` },
+  ],
+  [
+    "a private CA's thumbprint is needed on the provider, and a discovery host with another one is named",
+    (f) => ({
+      ...f,
+      jwks: jwksWith({ trust: "ca-file" }),
+      discovery: { ok: true, value: { ...okValue(doc(discoveryBody())), thumbprint: "cd".repeat(20) } },
+    }),
+    "issuer-thumbprint",
+    {
+      status: "pass",
+      detail: `${THUMB} (discovery host: ${"cd".repeat(20)}): AWS STS needs it on the IAM provider (private CA)`,
+    },
+  ],
+  [
+    "a discovery host without a thumbprint is not named",
+    (f) => ({
+      ...f,
+      discovery: { ok: true, value: { ...okValue(doc(discoveryBody())), thumbprint: undefined } },
+    }),
+    "issuer-thumbprint",
+    { status: "pass", detail: `${THUMB}: not needed, AWS trusts the public CA` },
+  ],
+]);
+
+describe("doctor: the JWKS's size", () => {
+  const many = (n: number): Fetch =>
+    doc(JSON.stringify({ keys: Array.from({ length: n }, (_, i) => ({ ...key.jwk, kid: `k${i}` })) }));
+  it("100 keys pass", async () => {
+    const r = await diagnose({ ...healthy(), jwks: many(100) });
+    assert.equal(get(r, "jwks-keys")?.status, "pass");
+    assert.match(get(r, "jwks-keys")?.detail ?? "", /^100 keys: RSA k0 RS256, /);
+  });
+  it("more than 100 keys is a warning that AWS's lookup may break", async () => {
+    const r = await diagnose({ ...healthy(), jwks: many(101) });
+    assert.equal(get(r, "jwks-keys")?.status, "warn");
+    assert.match(
+      get(r, "jwks-keys")?.detail ?? "",
+      /^101 keys: RSA k0 RS256, .*, RSA k100 RS256; 101 keys: more than 100 is reported to break AWS's lookup$/,
+    );
   });
 });
