@@ -1636,3 +1636,334 @@ describe("doctor: the JWKS's size", () => {
     );
   });
 });
+
+const KUBECONFIG_FIX =
+  "check --kubeconfig; its identity needs the ClusterRole system:service-account-issuer-discovery";
+const KEYS_FIX =
+  "publish the cluster's current keys: irsa issuer sync --from kube (it keeps rotated keys for --retain), or irsa jwks --key sa.pub --key old-sa.pub";
+const oldIssToken = await signed(key, { iss: "https://old.example.com" });
+const noKidToken = await signToken(key, {}, { kid: undefined });
+const noAudToken = await signed(key, { aud: undefined });
+const ANNOTATE =
+  "kubectl annotate serviceaccount -n team-a app eks.amazonaws.com/role-arn=arn:aws:iam::ACCOUNT:role/NAME";
+
+cases("doctor: the cluster group's words", [
+  [
+    "no cluster facts are skipped with the reason the facts give",
+    (f) => ({ ...f, cluster: undefined, skipped: { cluster: "--no-cluster" } }),
+    "cluster-issuer",
+    { status: "skip", detail: "--no-cluster" },
+  ],
+  [
+    "no cluster facts, with no reason, name the missing kubeconfig",
+    (f) => ({ ...f, cluster: undefined }),
+    "cluster-issuer",
+    { status: "skip", detail: "no --kubeconfig" },
+  ],
+  [
+    "an API server issuer that cannot be read gives the error",
+    (f) => cluster(f, { discovery: failed("forbidden") }),
+    "cluster-issuer",
+    { status: "fail", detail: "cannot read the API server's issuer: forbidden", fix: KUBECONFIG_FIX },
+  ],
+  [
+    "an API server discovery document that is not JSON has no issuer",
+    (f) => cluster(f, { discovery: gathered("<html>") }),
+    "cluster-issuer",
+    {
+      status: "fail",
+      detail: "cannot read the API server's issuer: the API server's discovery document has no issuer",
+      fix: KUBECONFIG_FIX,
+    },
+  ],
+  [
+    "an API server discovery document without a string issuer has no issuer",
+    (f) => cluster(f, { discovery: gathered(JSON.stringify({ issuer: 1 })) }),
+    "cluster-issuer",
+    {
+      status: "fail",
+      detail: "cannot read the API server's issuer: the API server's discovery document has no issuer",
+      fix: KUBECONFIG_FIX,
+    },
+  ],
+  [
+    "an API server discovery document that is a string has no issuer",
+    (f) => cluster(f, { discovery: gathered(JSON.stringify(ISSUER)) }),
+    "cluster-issuer",
+    {
+      status: "fail",
+      detail: "cannot read the API server's issuer: the API server's discovery document has no issuer",
+      fix: KUBECONFIG_FIX,
+    },
+  ],
+  [
+    "an API server on another issuer is told to take the published one, keeping its own for its tokens",
+    (f) => cluster(f, { discovery: gathered(discoveryBody("https://kubernetes.default.svc")) }),
+    "cluster-issuer",
+    {
+      status: "fail",
+      detail: `kube-apiserver --service-account-issuer: "https://kubernetes.default.svc" is not "${ISSUER}"`,
+      fix: `run kube-apiserver with --service-account-issuer=${ISSUER} first (keep https://kubernetes.default.svc as a second --service-account-issuer until the tokens it signed expire)`,
+    },
+  ],
+  [
+    "tokens that carry another iss fail",
+    (f) => cluster(f, { token: gathered(oldIssToken) }),
+    "cluster-issuer",
+    {
+      status: "fail",
+      detail: `TokenRequest tokens carry iss "https://old.example.com" is not "${ISSUER}"`,
+      fix: `run kube-apiserver with --service-account-issuer=${ISSUER} first (keep ${ISSUER} as a second --service-account-issuer until the tokens it signed expire)`,
+    },
+  ],
+  [
+    "the issuer passes, and says the tokens carry it",
+    (f) => f,
+    "cluster-issuer",
+    { status: "pass", detail: `${ISSUER}, and tokens carry it as iss` },
+  ],
+  [
+    "the issuer passes without a token to compare",
+    (f) => cluster(f, { token: undefined, review: undefined }),
+    "cluster-issuer",
+    { status: "pass", detail: ISSUER },
+  ],
+  [
+    "no ServiceAccount facts without a cluster are skipped with the cluster's reason",
+    (f) => ({ ...f, cluster: undefined, skipped: { cluster: "--no-cluster" } }),
+    "service-account",
+    { status: "skip", detail: "--no-cluster" },
+  ],
+  [
+    "no ServiceAccount asked for names the flag",
+    (f) => cluster(f, { serviceAccount: undefined }),
+    "service-account",
+    { status: "skip", detail: "no --service-account NS/NAME" },
+  ],
+  [
+    "a ServiceAccount that cannot be read gives the error",
+    (f) => cluster(f, { serviceAccount: failed("forbidden") }),
+    "service-account",
+    { status: "fail", detail: "cannot read ServiceAccount team-a/app: forbidden", fix: KUBECONFIG_FIX },
+  ],
+  [
+    "a missing ServiceAccount is created",
+    (f) =>
+      cluster(f, {
+        serviceAccount: gathered({ namespace: "team-a", name: "app", annotations: undefined }),
+        token: undefined,
+      }),
+    "service-account",
+    {
+      status: "fail",
+      detail: "ServiceAccount team-a/app does not exist",
+      fix: "kubectl create serviceaccount -n team-a app",
+    },
+  ],
+  [
+    "an account without a role is annotated",
+    (f) => ({ ...f, roleArn: undefined }),
+    "service-account",
+    {
+      status: "fail",
+      detail:
+        "ServiceAccount team-a/app has no eks.amazonaws.com/role-arn annotation: the webhook leaves its pods alone",
+      fix: ANNOTATE,
+    },
+  ],
+  [
+    "a role that is not a role ARN is annotated again, with --overwrite",
+    (f) => ({ ...f, roleArn: "arn:aws:iam::1:role/app" }),
+    "service-account",
+    {
+      status: "fail",
+      detail: '"arn:aws:iam::1:role/app" is not a role ARN',
+      fix: `${ANNOTATE} --overwrite`,
+    },
+  ],
+  [
+    "an account with a role passes with its role and audience",
+    (f) => f,
+    "service-account",
+    { status: "pass", detail: `team-a/app: role ${ROLE_ARN}, audience ${AUD}` },
+  ],
+  [
+    "an API server JWKS that cannot be read gives the error",
+    (f) => cluster(f, { jwks: failed("forbidden") }),
+    "cluster-keys",
+    { status: "fail", detail: "cannot read the API server's JWKS: forbidden", fix: KUBECONFIG_FIX },
+  ],
+  [
+    "a signing key that is not published fails, with both key lists",
+    (f) => cluster({ ...f, jwks: doc(jwksOf(other)) }, { jwks: gathered(jwksOf(key, other)) }),
+    "cluster-keys",
+    {
+      status: "fail",
+      detail:
+        "the key the cluster signs with (kid kid-1) is not in the published JWKS: STS cannot verify its tokens",
+      fix: KEYS_FIX,
+      notes: ["published: kid-2", "cluster:   kid-1, kid-2"],
+    },
+  ],
+  [
+    "keys without a kid are shown as such in both lists",
+    (f) =>
+      cluster(
+        { ...f, jwks: doc(JSON.stringify({ keys: [{ ...other.jwk, kid: undefined }] })) },
+        { jwks: gathered(JSON.stringify({ keys: [key.jwk, { ...other.jwk, kid: undefined }] })) },
+      ),
+    "cluster-keys",
+    {
+      status: "fail",
+      detail:
+        "the key the cluster signs with (kid kid-1) is not in the published JWKS: STS cannot verify its tokens",
+      fix: KEYS_FIX,
+      notes: ["published: (no kid)", "cluster:   kid-1, (no kid)"],
+    },
+  ],
+  [
+    "without a token, every key the cluster accepts must be published",
+    (f) => cluster(f, { token: undefined, review: undefined, jwks: gathered(jwksOf(key, other)) }),
+    "cluster-keys",
+    {
+      status: "fail",
+      detail: "keys of the cluster missing from the published JWKS: kid-2",
+      fix: KEYS_FIX,
+      notes: ["published: kid-1", "cluster:   kid-1, kid-2"],
+    },
+  ],
+  [
+    "a token without a kid is checked like no token",
+    (f) => cluster(f, { token: gathered(noKidToken), jwks: gathered(jwksOf(key, other)) }),
+    "cluster-keys",
+    {
+      status: "fail",
+      detail: "keys of the cluster missing from the published JWKS: kid-2",
+      fix: KEYS_FIX,
+      notes: ["published: kid-1", "cluster:   kid-1, kid-2"],
+    },
+  ],
+  [
+    "a published signing key beside an unpublished accepted one is a warning",
+    (f) => cluster(f, { jwks: gathered(jwksOf(key, other)) }),
+    "cluster-keys",
+    {
+      status: "warn",
+      detail:
+        "kid kid-1 is published, but the cluster still accepts keys that are not: kid-2 (tokens they signed fail at STS)",
+      fix: KEYS_FIX,
+      notes: ["published: kid-1", "cluster:   kid-1, kid-2"],
+    },
+  ],
+  [
+    "a published signing key passes",
+    (f) => f,
+    "cluster-keys",
+    { status: "pass", detail: "the signing key (kid kid-1) and every key the cluster accepts are published" },
+  ],
+  [
+    "without a token, every accepted key published passes",
+    (f) => cluster(f, { token: undefined, review: undefined }),
+    "cluster-keys",
+    { status: "pass", detail: "every key the cluster accepts is published" },
+  ],
+  [
+    "no token without a cluster is skipped with the cluster's reason",
+    (f) => ({ ...f, cluster: undefined }),
+    "cluster-token",
+    { status: "skip", detail: "no --kubeconfig" },
+  ],
+  [
+    "no token with a cluster names the flag",
+    (f) => cluster(f, { serviceAccount: undefined, token: undefined, review: undefined }),
+    "cluster-token",
+    { status: "skip", detail: "no --service-account NS/NAME" },
+  ],
+  [
+    "a failed TokenRequest names the account and what the API server needs",
+    (f) => cluster(f, { token: failed("forbidden"), review: undefined }),
+    "cluster-token",
+    {
+      status: "fail",
+      detail: "TokenRequest for team-a/app failed: forbidden",
+      fix: "give kube-apiserver --service-account-signing-key-file and --service-account-issuer; the --kubeconfig identity needs create on serviceaccounts/token",
+    },
+  ],
+  [
+    "a token without aud still verifies: the audience is IAM's check",
+    (f) => cluster(f, { token: gathered(noAudToken) }),
+    "cluster-token",
+    {
+      status: "pass",
+      detail:
+        "RS256 token for system:serviceaccount:team-a:app, aud []: signature, expiry and issued-at pass STS's checks with the published keys",
+    },
+  ],
+  [
+    "a token passes with its algorithm, subject and audiences",
+    (f) => f,
+    "cluster-token",
+    {
+      status: "pass",
+      detail: `RS256 token for system:serviceaccount:team-a:app, aud ["${AUD}"]: signature, expiry and issued-at pass STS's checks with the published keys`,
+    },
+  ],
+  [
+    "no review is skipped",
+    (f) => cluster(f, { review: undefined }),
+    "cluster-audiences",
+    { status: "skip", detail: "no token to review" },
+  ],
+  [
+    "a failed review names the permission",
+    (f) => cluster(f, { review: failed("forbidden") }),
+    "cluster-audiences",
+    {
+      status: "fail",
+      detail: "TokenReview failed: forbidden",
+      fix: "the --kubeconfig identity needs create on tokenreviews",
+    },
+  ],
+  [
+    "an authenticated review passes",
+    (f) => f,
+    "cluster-audiences",
+    { status: "pass", detail: `kube-apiserver accepts tokens for ${AUD} (--api-audiences)` },
+  ],
+  [
+    "a review refused with an error is a warning that gives it",
+    (f) => cluster(f, { review: gathered({ authenticated: false, error: "token audiences are invalid" }) }),
+    "cluster-audiences",
+    {
+      status: "warn",
+      detail: `kube-apiserver does not accept tokens for ${AUD} (token audiences are invalid): pods' tokens work at STS, but not against the API server`,
+      fix: `add ${AUD} to kube-apiserver's --api-audiences if pods should use one token for both`,
+    },
+  ],
+  [
+    "a review refused without an error is a warning",
+    (f) => cluster(f, { review: gathered({ authenticated: false, error: undefined }) }),
+    "cluster-audiences",
+    {
+      status: "warn",
+      detail: `kube-apiserver does not accept tokens for ${AUD}: pods' tokens work at STS, but not against the API server`,
+      fix: `add ${AUD} to kube-apiserver's --api-audiences if pods should use one token for both`,
+    },
+  ],
+]);
+
+describe("doctor: cluster-token's refusals", () => {
+  it("a token STS's own checks refuse names the check, its reason and STS's error", async () => {
+    const r = await diagnose(cluster(healthy(), { token: gathered(expiredToken) }));
+    const o = outcome(r, "cluster-token");
+    assert.equal(o.status, "fail");
+    assert.equal(
+      o.detail,
+      `STS's expiry check refuses the token: expired at ${NOW - 3600}, 3600 s ago (ExpiredTokenException: Token expired: current date/time ${NOW} must be before the expiration date/time${NOW - 3600})`,
+    );
+    assert.equal(
+      o.fix,
+      "publish the keys the cluster signs with (irsa issuer sync --from kube), and check kube-apiserver's clock",
+    );
+  });
+});
