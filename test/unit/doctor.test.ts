@@ -1967,3 +1967,232 @@ describe("doctor: cluster-token's refusals", () => {
     );
   });
 });
+
+const MOTO = "http://127.0.0.1:5000";
+const viaMoto: Edit = (f) => iam(f, { source: MOTO });
+const PROVIDER_FIX = `aws iam create-open-id-connect-provider --url ${ISSUER} --client-id-list ${AUD}`;
+const caTrust: Edit = (f) => ({ ...f, caFile: "/ca.pem", jwks: jwksWith({ trust: "ca-file" }) });
+const withProvider =
+  (clientIds: string[], thumbprints: string[] | undefined): Edit =>
+  (f) =>
+    iam(f, { provider: gathered({ clientIds, thumbprints }) });
+const withRole =
+  (maxSessionDuration: number | undefined): Edit =>
+  (f) =>
+    iam(f, { role: gathered({ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration }) });
+const then =
+  (...edits: Edit[]): Edit =>
+  (f) =>
+    edits.reduce((x, e) => e(x), f);
+const OLD_THUMBS = ["01", "02", "03", "04", "05"].map((t) => t.repeat(20));
+const DENY =
+  'no statement allows: Statement[0] (Sid "AllowApp") does not apply: condition StringEquals: oidc.example.com/cluster-1:sub is "system:serviceaccount:team-a:app": StringEquals "system:serviceaccount:team-b:app" does not match';
+const APPLIES = 'Statement[0] (Sid "AllowApp") (Allow): applies: principal, action and every condition match';
+
+cases("doctor: the IAM group's words", [
+  [
+    "no IAM facts are skipped with the reason the facts give",
+    (f) => ({ ...f, iam: undefined, skipped: { iam: "no AWS credentials" } }),
+    "iam-provider",
+    { status: "skip", detail: "no AWS credentials" },
+  ],
+  [
+    "no IAM facts, with no reason, name both ways to reach IAM",
+    (f) => ({ ...f, iam: undefined }),
+    "iam-provider",
+    { status: "skip", detail: "no AWS credentials and no --endpoint-url" },
+  ],
+  [
+    "a provider that cannot be read names its ARN and the error",
+    (f) => iam(f, { provider: failed("AccessDenied") }),
+    "iam-provider",
+    {
+      status: "fail",
+      detail: `cannot read ${PROVIDER_ARN}: AccessDenied`,
+      fix: "give the caller iam:GetOpenIDConnectProvider",
+    },
+  ],
+  [
+    "a missing provider is created, at the --endpoint-url IAM was asked at",
+    then(viaMoto, (f) => iam(f, { provider: gathered(undefined) })),
+    "iam-provider",
+    {
+      status: "fail",
+      detail: `no IAM OIDC provider ${PROVIDER_ARN}`,
+      fix: `${PROVIDER_FIX} --endpoint-url ${MOTO}`,
+    },
+  ],
+  [
+    "a provider of another URL than a trailing slash is not named",
+    (f) => iam(f, { provider: gathered(undefined), nearProviderArn: `${PROVIDER_ARN}-2` }),
+    "iam-provider",
+    { status: "fail", detail: `no IAM OIDC provider ${PROVIDER_ARN}`, fix: PROVIDER_FIX },
+  ],
+  [
+    "a provider with a trailing slash is named, and the other one deleted",
+    (f) => iam(f, { provider: gathered(undefined), nearProviderArn: `${PROVIDER_ARN}/` }),
+    "iam-provider",
+    {
+      status: "fail",
+      detail: `no IAM OIDC provider ${PROVIDER_ARN}; ${PROVIDER_ARN}/ exists, but differs only in a trailing slash, and STS compares the token's iss with the provider URL as a string`,
+      fix: `${PROVIDER_FIX} (and delete the other one)`,
+    },
+  ],
+  [
+    "a provider passes with its source, client IDs and number of thumbprints",
+    withProvider([AUD, "other"], ["ab".repeat(20)]),
+    "iam-provider",
+    { status: "pass", detail: `${PROVIDER_ARN} (AWS): client IDs ["${AUD}","other"], 1 thumbprint(s)` },
+  ],
+  [
+    "a provider without thumbprints does not count them",
+    fromStsConfig,
+    "iam-provider",
+    { status: "pass", detail: `${PROVIDER_ARN} (the STS config ${STS_FILE}): client IDs ["${AUD}"]` },
+  ],
+  [
+    "the audience among the client IDs passes",
+    (f) => f,
+    "iam-audience",
+    { status: "pass", detail: `${AUD} is a client ID of the provider` },
+  ],
+  [
+    "a missing audience is added, at the --endpoint-url IAM was asked at",
+    then(viaMoto, withProvider(["other"], [])),
+    "iam-audience",
+    {
+      status: "fail",
+      detail: `the provider's client IDs ["other"] lack ${AUD}, the audience the webhook injects: STS answers "Incorrect token audience"`,
+      fix: `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${PROVIDER_ARN} --client-id ${AUD} --endpoint-url ${MOTO}`,
+    },
+  ],
+  [
+    "a public CA needs no thumbprint",
+    (f) => f,
+    "iam-thumbprint",
+    {
+      status: "pass",
+      detail: "the JWKS host's certificate chains to a public CA: AWS does not use thumbprints",
+    },
+  ],
+  [
+    "a provider that trusts a caFile is skipped",
+    then(caTrust, fromStsConfig),
+    "iam-thumbprint",
+    { status: "skip", detail: `the STS config ${STS_FILE} trusts the provider's caFile, not thumbprints` },
+  ],
+  [
+    "a private CA's thumbprint among the provider's passes, in any case",
+    then(caTrust, withProvider([AUD], ["01".repeat(20), THUMB.toUpperCase()])),
+    "iam-thumbprint",
+    { status: "pass", detail: `${THUMB} is among the provider's thumbprints` },
+  ],
+  [
+    "a missing thumbprint is added to the last four of the provider's, at the --endpoint-url IAM was asked at",
+    then(caTrust, viaMoto, withProvider([AUD], OLD_THUMBS)),
+    "iam-thumbprint",
+    {
+      status: "fail",
+      detail: `the JWKS host's certificate chains to a private CA, and its thumbprint ${THUMB} is not among the provider's ${JSON.stringify(OLD_THUMBS)}: STS cannot fetch the keys`,
+      fix: `aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn ${PROVIDER_ARN} --thumbprint-list ${[...OLD_THUMBS.slice(1), THUMB].join(" ")} --endpoint-url ${MOTO}`,
+    },
+  ],
+  [
+    "no IAM facts skip the role with the reason the facts give",
+    (f) => ({ ...f, iam: undefined, skipped: { iam: "no AWS credentials" } }),
+    "iam-role",
+    { status: "skip", detail: "no AWS credentials" },
+  ],
+  [
+    "no role to look up is skipped",
+    (f) => ({ ...f, roleArn: undefined, cluster: undefined }),
+    "iam-role",
+    { status: "skip", detail: "no role: no --role-arn and no annotation" },
+  ],
+  [
+    "a role that cannot be read names its ARN and the error",
+    (f) => iam(f, { role: failed("AccessDenied") }),
+    "iam-role",
+    { status: "fail", detail: `cannot read ${ROLE_ARN}: AccessDenied`, fix: "give the caller iam:GetRole" },
+  ],
+  [
+    "a missing role is created, at the --endpoint-url IAM was asked at",
+    then(viaMoto, (f) => iam(f, { role: gathered(undefined) })),
+    "iam-role",
+    {
+      status: "fail",
+      detail: `no role ${ROLE_ARN}`,
+      fix: `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333 > trust.json && aws iam create-role --role-name app --assume-role-policy-document file://trust.json --endpoint-url ${MOTO}`,
+    },
+  ],
+  [
+    "a role passes with its longest session",
+    withRole(7200),
+    "iam-role",
+    { status: "pass", detail: `${ROLE_ARN}, sessions up to 7200 s` },
+  ],
+  [
+    "a role without a longest session has IAM's default, an hour",
+    withRole(undefined),
+    "iam-role",
+    { status: "pass", detail: `${ROLE_ARN}, sessions up to 3600 s` },
+  ],
+  [
+    "a trust policy that admits the account passes, with the statement that decides",
+    (f) => f,
+    "iam-trust-policy",
+    {
+      status: "pass",
+      detail:
+        'STS would allow system:serviceaccount:team-a:app: Statement[0] (Sid "AllowApp") allows: principal, action and every condition match',
+      notes: [APPLIES],
+    },
+  ],
+  [
+    "a role whose longest session is shorter than STS's default hour is refused by the duration check",
+    withRole(900),
+    "iam-trust-policy",
+    {
+      status: "fail",
+      detail:
+        "STS's duration check refuses the token: DurationSeconds 3600 exceeds the role's maximum 900 (ValidationError)",
+      fix: `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333 > trust.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust.json`,
+      notes: [APPLIES],
+    },
+  ],
+  [
+    "a trust policy's fix goes to the --endpoint-url IAM was asked at",
+    then(viaMoto, (f) =>
+      iam(f, {
+        role: gathered({
+          arn: ROLE_ARN,
+          trustPolicy: policyFor("system:serviceaccount:team-b:app"),
+          maxSessionDuration: 3600,
+        }),
+      }),
+    ),
+    "iam-trust-policy",
+    {
+      status: "fail",
+      detail: `STS would deny system:serviceaccount:team-a:app (AccessDenied): ${DENY}`,
+      fix: `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333 > trust.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust.json --endpoint-url ${MOTO}`,
+      notes: [
+        `Statement[0] (Sid "AllowApp") (Allow): does not apply: ${DENY.slice(DENY.indexOf("condition"))}`,
+      ],
+    },
+  ],
+  [
+    "a trust policy STS cannot parse gives the parser's reason",
+    (f) =>
+      iam(f, {
+        role: gathered({ arn: ROLE_ARN, trustPolicy: { Statement: "x" }, maxSessionDuration: 3600 }),
+      }),
+    "iam-trust-policy",
+    {
+      status: "fail",
+      detail:
+        "the role's trust policy is not one STS can evaluate: trust policy: Statement: expected an object, got a string",
+      fix: "fix the trust policy document (irsa iam trust-policy prints a least-privilege one)",
+    },
+  ],
+]);
