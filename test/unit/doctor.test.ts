@@ -2196,3 +2196,68 @@ cases("doctor: the IAM group's words", [
     },
   ],
 ]);
+
+describe("doctor: the chain", () => {
+  it("a check that throws is a failure that gives the error, and the run goes on", async () => {
+    const w = { ...(healthy().webhook as NonNullable<DoctorFacts["webhook"]>) };
+    Object.defineProperty(w, "dryRun", {
+      get() {
+        throw new Error("boom");
+      },
+    });
+    const r = await diagnose({ ...healthy(), webhook: w });
+    assert.deepEqual(outcome(r, "webhook-dry-run"), {
+      status: "fail",
+      detail: "the check itself failed: boom",
+      fix: "report this as a bug",
+    });
+    only(r, "fail", "webhook-dry-run");
+    assert.equal(get(r, "iam-trust-policy")?.status, "pass");
+  });
+
+  it("a check skipped for failed prerequisites names each once, in the order it needs them, and so do the checks after it", async () => {
+    const r = await diagnose(
+      then(
+        (f) => cluster(f, { discovery: gathered(discoveryBody("https://kubernetes.default.svc")) }),
+        (f) => iam(f, { role: failed("AccessDenied") }),
+      )(healthy()),
+    );
+    assert.deepEqual(fails(r), ["cluster-issuer", "iam-role"]);
+    assert.equal(get(r, "iam-trust-policy")?.detail, "not checked: iam-role, cluster-issuer failed");
+    assert.equal(get(r, "sts-exchange")?.detail, "not checked: cluster-issuer, iam-role failed");
+    assert.equal(get(r, "sts-caller-identity")?.detail, "not checked: cluster-issuer, iam-role failed");
+  });
+
+  it("a check after another that failed is skipped, one after another that was skipped runs", async () => {
+    const r = await diagnose({ ...healthy(), roleArn: undefined });
+    assert.deepEqual(fails(r), ["service-account"]);
+    assert.equal(get(r, "iam-audience")?.detail, "not checked: service-account failed");
+    assert.equal(get(r, "iam-role")?.detail, "not checked: service-account failed");
+    const skipped = await diagnose({ ...healthy(), cluster: undefined });
+    assert.equal(get(skipped, "service-account")?.status, "skip");
+    assert.equal(get(skipped, "iam-audience")?.status, "pass");
+  });
+
+  it("a check whose prerequisite was skipped gives that reason, even when another prerequisite passed", async () => {
+    const r = await diagnose(
+      cluster(healthy(), { serviceAccount: undefined, token: undefined, review: undefined }),
+    );
+    assert.equal(get(r, "cluster-keys")?.status, "pass");
+    assert.deepEqual(outcome(r, "cluster-token"), { status: "skip", detail: "no --service-account NS/NAME" });
+    assert.deepEqual(outcome(r, "webhook-dry-run"), {
+      status: "skip",
+      detail: "no --service-account NS/NAME",
+    });
+  });
+
+  it("the exchange waits for every check before it, but not for a warning or a skip", async () => {
+    const r = await diagnose(
+      then(
+        (f) => cluster(f, { review: gathered({ authenticated: false, error: undefined }) }),
+        (f) => webhook(f, { serving: undefined }),
+      )(healthy()),
+    );
+    assert.equal(get(r, "sts-exchange")?.status, "pass");
+    assert.equal(get(r, "sts-caller-identity")?.status, "pass");
+  });
+});
