@@ -2261,3 +2261,24 @@ describe("doctor: the chain", () => {
     assert.equal(get(r, "sts-caller-identity")?.status, "pass");
   });
 });
+
+describe("doctor: a TokenRequest answer STS would not read", () => {
+  it("a token that is not a JWT fails cluster-token with STS's token-format check, and the exchange is not tried", async () => {
+    const r = await diagnose(cluster(healthy(), { token: gathered("not-a-jwt") }));
+    only(r, "fail", "cluster-token");
+    assert.match(
+      get(r, "cluster-token")?.detail ?? "",
+      /^STS's token-format check refuses the token: .+ \(InvalidIdentityToken: .+\)$/,
+    );
+    assert.equal(get(r, "sts-exchange")?.detail, "not checked: cluster-token failed");
+  });
+
+  it("a token without sub fails cluster-token with STS's claims check", async () => {
+    const r = await diagnose(cluster(healthy(), { token: gathered(await signed(key, { sub: undefined })) }));
+    only(r, "fail", "cluster-token");
+    assert.equal(
+      get(r, "cluster-token")?.detail,
+      "STS's claims check refuses the token: sub is missing (InvalidIdentityToken: Missing a required claim: sub)",
+    );
+  });
+});
