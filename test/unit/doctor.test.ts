@@ -2282,3 +2282,53 @@ describe("doctor: a TokenRequest answer STS would not read", () => {
     );
   });
 });
+
+describe("doctor: the checks' names", () => {
+  it("the README's table lists every check under its group, in chain order", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { REPO_ROOT } = await import("../support/paths.js");
+    const readme = await readFile(`${REPO_ROOT}README.md`, "utf8");
+    const rows = [...readme.matchAll(/^\| ([1-5] \w+) +\| (.+) \|$/gm)].map((m) => [
+      m[1],
+      [...(m[2] ?? "").matchAll(/(?:^|, )`([a-z-]+)`/g)].map((x) => x[1]),
+    ]);
+    const r = await diagnose(healthy());
+    const byGroup = ["1 Issuer", "2 Cluster", "3 Webhook", "4 IAM", "5 Exchange"].map((title, i) => [
+      title,
+      r.findings
+        .filter((x) => x.group === ["issuer", "cluster", "webhook", "iam", "exchange"][i])
+        .map((x) => x.id),
+    ]);
+    assert.deepEqual(rows, byGroup);
+  });
+
+  it("each finding's title says what its check checks", async () => {
+    const r = await diagnose(healthy());
+    assert.deepEqual(
+      r.findings.map((x) => `${x.id}: ${x.title}`),
+      [
+        "issuer-url: issuer URL form",
+        "discovery: discovery document reachable",
+        "discovery-issuer: discovery issuer equals the URL",
+        "jwks: JWKS reachable",
+        "jwks-keys: keys STS can use",
+        "issuer-thumbprint: certificate thumbprint",
+        "cluster-issuer: API server's issuer is the published one",
+        "service-account: ServiceAccount and its role",
+        "cluster-keys: signing key is published",
+        "cluster-token: a TokenRequest token verifies",
+        "cluster-audiences: --api-audiences has the audience",
+        "webhook-config: MutatingWebhookConfiguration",
+        "webhook-tls: caBundle verifies the serving certificate",
+        "webhook-dry-run: a dry-run pod gets credentials",
+        "iam-provider: OIDC provider for the issuer",
+        "iam-audience: provider lists the audience",
+        "iam-thumbprint: provider thumbprint",
+        "iam-role: the account's role exists",
+        "iam-trust-policy: trust policy admits the account",
+        "sts-exchange: AssumeRoleWithWebIdentity",
+        "sts-caller-identity: GetCallerIdentity with the credentials",
+      ],
+    );
+  });
+});
