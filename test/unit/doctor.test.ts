@@ -2332,3 +2332,23 @@ describe("doctor: the checks' names", () => {
     );
   });
 });
+
+describe("doctor: what each check waits for", () => {
+  it("the serving certificate and the dry run are not checked when the webhook configuration failed", async () => {
+    const r = await diagnose(webhook(healthy(), { webhooks: gathered(undefined) }));
+    assert.equal(get(r, "webhook-tls")?.detail, "not checked: webhook-config failed");
+    assert.equal(get(r, "webhook-dry-run")?.detail, "not checked: webhook-config failed");
+  });
+
+  it("the dry run is not checked when the account failed, nor after a serving certificate that failed", async () => {
+    const r = await diagnose({ ...healthy(), roleArn: undefined });
+    assert.equal(get(r, "webhook-dry-run")?.detail, "not checked: service-account failed");
+    const t = await diagnose(webhook(healthy(), { serving: failed("ECONNREFUSED") }));
+    assert.equal(get(t, "webhook-dry-run")?.detail, "not checked: webhook-tls failed");
+  });
+
+  it("GetCallerIdentity is not tried when the exchange failed", async () => {
+    const r = await diagnose({ ...healthy(), exchange: { ...EXCHANGE, assumed: failed("AccessDenied") } });
+    assert.equal(get(r, "sts-caller-identity")?.detail, "not checked: sts-exchange failed");
+  });
+});
