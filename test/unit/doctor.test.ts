@@ -1100,6 +1100,7 @@ describe("doctor: outcomes and issuer comparisons", () => {
   it("two issuers differ only in a trailing slash when they differ and are equal without their trailing slashes", () => {
     assert.equal(onlySlashDiffers(`${ISSUER}/`, ISSUER), true);
     assert.equal(onlySlashDiffers(ISSUER, `${ISSUER}//`), true);
+    assert.equal(onlySlashDiffers(`${ISSUER}//`, ISSUER), true);
     assert.equal(onlySlashDiffers(ISSUER, ISSUER), false);
     assert.equal(onlySlashDiffers(`${ISSUER}/`, `${ISSUER}/`), false);
     assert.equal(onlySlashDiffers(`${ISSUER}/x`, ISSUER), false);
