@@ -2341,6 +2341,11 @@ describe("doctor: what each check waits for", () => {
     assert.equal(get(r, "webhook-dry-run")?.detail, "not checked: webhook-config failed");
   });
 
+  it("without webhook facts the dry run gives the configuration's reason", async () => {
+    const r = await diagnose({ ...healthy(), webhook: undefined, skipped: { webhook: "--no-webhook" } });
+    assert.deepEqual(outcome(r, "webhook-dry-run"), { status: "skip", detail: "--no-webhook" });
+  });
+
   it("the dry run is not checked when the account failed, nor after a serving certificate that failed", async () => {
     const r = await diagnose({ ...healthy(), roleArn: undefined });
     assert.equal(get(r, "webhook-dry-run")?.detail, "not checked: service-account failed");
