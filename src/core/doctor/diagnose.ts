@@ -50,9 +50,11 @@ async function tokenVerdict(
   f: DoctorFacts,
   d: Omit<Derived, "tokenVerdict" | "iamVerdict" | "policyError">,
 ): Promise<Verdict | undefined> {
+  if (d.published === undefined || f.cluster?.token?.ok !== true) return undefined;
+  // A token STS cannot take apart fails its token-format or claims check before the issuer is
+  // looked up, so it needs no provider of its own.
   const claims = d.token?.claims;
-  if (d.published === undefined || f.cluster?.token?.ok !== true || claims === undefined) return undefined;
-  const config: StsConfig = { providers: [provider(claims.iss, claims.aud ?? [])], roles: [] };
+  const config: StsConfig = { providers: [provider(claims?.iss ?? "", claims?.aud ?? [])], roles: [] };
   return checkWebIdentity(
     {
       token: f.cluster.token.value,
