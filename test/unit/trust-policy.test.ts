@@ -785,6 +785,11 @@ describe("parseTrustPolicy: exact messages and paths", () => {
       'trust policy: Statement[0].Condition["forAnyValue:StringEquals"]: unsupported condition operator',
     ],
     [
+      "two set qualifiers (IAM takes one at most)",
+      policy(allow({ "ForAnyValue:ForAllValues:StringEquals": { a: "x" } })),
+      'trust policy: Statement[0].Condition["ForAnyValue:ForAllValues:StringEquals"]: unsupported condition operator',
+    ],
+    [
       "IfExists not at the end",
       policy(allow({ IfExistsStringEquals: { a: "x" } })),
       "trust policy: Statement[0].Condition.IfExistsStringEquals: unsupported condition operator",
