@@ -245,10 +245,10 @@ describe("service account references: Kubernetes' name rules", () => {
       );
     }
   });
-  it("a name is a DNS subdomain: dotted labels, 253 characters at most", () => {
+  it("a name is a DNS subdomain: dotted labels of one character or more, 253 characters at most", () => {
     const long = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
     assert.equal(long.length, 253);
-    for (const name of ["a", "app.v2", "a-b.c-d", long]) {
+    for (const name of ["a", "app.v2", "a-b.c-d", "a.b.c", long]) {
       assert.deepEqual(parseServiceAccountRef(`ns/${name}`, false), { namespace: "ns", name });
     }
     for (const name of [`${long}e`, "a..b", ".a", "a.", "-a", "a-", "a.-b", "a-.b", "a_b"]) {

@@ -98,6 +98,20 @@ describe("attribute alignment, as terraform fmt does it", () => {
     );
   });
 
+  it("a null value is HCL's null, aligned like any one-line value (not taken for raw HCL)", () => {
+    assert.equal(
+      attributes(
+        [
+          ["a", null],
+          ["bbb", 1],
+        ],
+        2,
+      ),
+      "  a   = null\n  bbb = 1",
+    );
+    assert.equal(hclValue({ k: null }), "{\n  k = null\n}");
+  });
+
   it("raw HCL goes in as is, an object without hcl is a value", () => {
     assert.equal(attributes([["r", raw("aws_iam_role.x.name")]], 0), "r = aws_iam_role.x.name");
     assert.equal(attributes([["o", { hclx: "y" }]], 0), 'o = {\n  hclx = "y"\n}');

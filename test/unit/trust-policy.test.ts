@@ -785,6 +785,11 @@ describe("parseTrustPolicy: exact messages and paths", () => {
       'trust policy: Statement[0].Condition["forAnyValue:StringEquals"]: unsupported condition operator',
     ],
     [
+      "two set qualifiers (IAM takes one at most)",
+      policy(allow({ "ForAnyValue:ForAllValues:StringEquals": { a: "x" } })),
+      'trust policy: Statement[0].Condition["ForAnyValue:ForAllValues:StringEquals"]: unsupported condition operator',
+    ],
+    [
       "IfExists not at the end",
       policy(allow({ IfExistsStringEquals: { a: "x" } })),
       "trust policy: Statement[0].Condition.IfExistsStringEquals: unsupported condition operator",
@@ -817,4 +822,32 @@ describe("parseTrustPolicy: exact messages and paths", () => {
       );
     });
   }
+});
+
+describe("iamGlob: characters and the pattern cache", () => {
+  it("? matches one character, a character outside the BMP included (not half of its UTF-16 pair)", () => {
+    assert.equal(iamGlob("?", "😀"), true);
+    assert.equal(iamGlob("a?b", "a😀b"), true);
+    assert.equal(iamGlob("??", "😀"), false);
+    assert.equal(iamGlob("?", "😀", true), true);
+  });
+  it("a case-insensitive pattern is never taken for a case-sensitive one whose text starts with i", () => {
+    assert.equal(iamGlob("ab", "AB", true), true);
+    assert.equal(iamGlob("iab", "AB"), false);
+    assert.equal(iamGlob("iab", "iAB"), false);
+  });
+  it("a case-sensitive pattern is never taken for a case-insensitive one whose text starts with c", () => {
+    assert.equal(iamGlob("xy", "xy"), true);
+    assert.equal(iamGlob("cxy", "CXY", true), true);
+  });
+});
+
+describe("evaluateTrustPolicy: Null with both values", () => {
+  it('Null ["true", "false"] matches whether the key is there or not (its values are OR)', () => {
+    const AMR = `${P}:amr`;
+    assert.equal(conditionResult({ Null: { [AMR]: ["true", "false"] } }, base).ok, true);
+    assert.equal(conditionResult({ Null: { [SUB]: ["true", "false"] } }, base).ok, true);
+    assert.equal(conditionResult({ Null: { [SUB]: ["TRUE"] } }, base).ok, false);
+    assert.equal(conditionResult({ Null: { [AMR]: ["True"] } }, base).ok, true);
+  });
 });

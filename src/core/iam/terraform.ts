@@ -48,7 +48,8 @@ export function attributes(entries: readonly (readonly [string, unknown])[], ind
     while (j < rendered.length && rendered[j]?.single === true) j++;
     const run = j > i ? rendered.slice(i, j) : rendered.slice(i, i + 1);
     const width = Math.max(...run.map((r) => r.k.length));
-    for (const r of run) lines.push(`${pad}${r.k.padEnd(r.single ? width : r.k.length)} = ${r.value}`);
+    // A multi-line value is a run of its own, so its key is never padded.
+    for (const r of run) lines.push(`${pad}${r.k.padEnd(width)} = ${r.value}`);
     i += run.length;
   }
   return lines.join("\n");

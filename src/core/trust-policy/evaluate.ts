@@ -132,7 +132,6 @@ function valueSatisfies(c: Condition, value: string): boolean {
 export function evaluateCondition(c: Condition, ctx: PolicyRequest["context"]): ConditionResult {
   const actual = lookup(ctx, c.key);
   const base = { operator: c.operator.text, key: c.key, values: c.values, actual };
-  const shown = actual === undefined ? "absent" : JSON.stringify(actual.length === 1 ? actual[0] : actual);
   if (c.operator.base === "Null") {
     const absent = actual === undefined || actual.length === 0;
     const ok = c.values.some((v) => (v.toLowerCase() === "true") === absent);
@@ -168,6 +167,7 @@ export function evaluateCondition(c: Condition, ctx: PolicyRequest["context"]): 
   // "no value" for a negated one, the reading that never grants more than either alternative.
   else if (NEGATED.has(c.operator.base)) ok = actual.every((v) => valueSatisfies(c, v));
   else ok = actual.some((v) => valueSatisfies(c, v));
+  const shown = JSON.stringify(actual.length === 1 ? actual[0] : actual);
   const want = c.values.length === 1 ? JSON.stringify(c.values[0]) : `one of ${JSON.stringify(c.values)}`;
   return {
     ...base,

@@ -80,6 +80,8 @@ export function parseOperator(text: string): Operator | undefined {
     if (rest.startsWith(`${q}:`)) {
       set = q;
       rest = rest.slice(q.length + 1);
+      // One qualifier at most: "ForAnyValue:ForAllValues:StringEquals" is no operator.
+      break;
     }
   }
   const ifExists = rest.endsWith("IfExists");
