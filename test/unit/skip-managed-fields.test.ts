@@ -51,6 +51,11 @@ describe("emptyManagedFields", () => {
     ],
     ["already empty", '{"managedFields":[]}', '{"managedFields":[]}'],
     ["not an array", '{"managedFields":null}', '{"managedFields":null}'],
+    [
+      "in key position after one at the text's start, which is not",
+      '"managedFields":{"managedFields":[1]}',
+      '"managedFields":{"managedFields":[]}',
+    ],
     ["inside a string value", '{"a":"{\\"managedFields\\":[1]}"}', '{"a":"{\\"managedFields\\":[1]}"}'],
     ["a key ending in managedFields", '{"x\\"managedFields":[1]}', '{"x\\"managedFields":[1]}'],
     ["invalid inside: left for JSON.parse", '{"managedFields":[1,,2]}', '{"managedFields":[1,,2]}'],
