@@ -96,6 +96,13 @@ describe("init flags", () => {
     assert.deepEqual(checkIssuers(ISSUER, [OLD, "https://b.example"]), []);
   });
 
+  it("a previous issuer's refusal names --previous-issuer", () => {
+    assert.throws(
+      () => checkIssuers(ISSUER, [""]),
+      (e: unknown) => e instanceof IrsaError && e.hint === "pass an https URL with --previous-issuer",
+    );
+  });
+
   it("the JWKS URI drops every trailing slash of the issuer", () => {
     const flags = apiServerFlags({
       issuer: "https://x.example//",

@@ -30,6 +30,7 @@ import {
 import { etagOf, ifNoneMatchHits } from "../../src/core/issuer/http-cache.js";
 import { sameObject, writesNeeded, type ObjectWrite, type StoredObject } from "../../src/core/issuer/plan.js";
 import {
+  DEFAULT_RETAIN_MS,
   EMPTY_STATE,
   mergeKeys,
   parseState,
@@ -144,6 +145,15 @@ describe("mergeKeys: one rule at a time", () => {
     assert.deepEqual(kids(m.published), ["a"]);
     assert.equal(m.changed, true);
   });
+  it("a kid the source lists twice is remembered with its first copy", () => {
+    const m = mergeKeys([jwk("a", "RS256"), jwk("a", "ES256")], EMPTY_STATE, T0, RETAIN);
+    assert.deepEqual(m.state.keys, [
+      { kid: "a", jwk: jwk("a", "RS256"), firstSeen: new Date(T0).toISOString() },
+    ]);
+    const again = mergeKeys([jwk("a", "RS256"), jwk("a", "ES256")], m.state, T0 + HOUR, RETAIN);
+    assert.equal(again.state.keys[0]?.jwk["alg"], "RS256");
+    assert.equal(again.changed, false);
+  });
   it("a key in the source keeps its first publication time; a new one is stamped now", () => {
     const m = mergeKeys([jwk("b"), jwk("a")], stateFromPublished([jwk("a")], T0), T0 + HOUR, RETAIN);
     assert.deepEqual(m.state.keys, [
@@ -256,6 +266,92 @@ describe("parseState", () => {
       throwsCode(() => parseState(text, "s3://b/irsa-issuer-state.json"), "STATE_INVALID", message);
     });
   }
+});
+
+describe("state and document refusals, word for word", () => {
+  it("keeps a key that left for 25 hours by default (a day's tokens, plus margin)", () => {
+    assert.equal(DEFAULT_RETAIN_MS, 25 * HOUR);
+  });
+  it("a state object that is not JSON keeps the parser's error as its cause", () => {
+    assert.throws(
+      () => parseState("{", "s"),
+      (e: unknown) => e instanceof IrsaError && e.cause instanceof SyntaxError,
+    );
+  });
+  it("a state of another version says which version it holds", () => {
+    throwsCode(
+      () => parseState('{"version":2}', "s"),
+      "STATE_INVALID",
+      /^state object s: version: expected 1, got 2\n/,
+    );
+  });
+  it("a state whose keys are not an array names the field from the root", () => {
+    throwsCode(
+      () => parseState('{"version":1,"keys":{}}', "s"),
+      "STATE_INVALID",
+      /^state object s: keys: expected an array, got an object\n/,
+    );
+  });
+  it("a state key whose JWK names another kid says which kid it expected", () => {
+    throwsCode(
+      () => parseState('{"version":1,"keys":[{"kid":"a","jwk":{"kid":"b"}}]}', "s"),
+      "STATE_INVALID",
+      /^state object s: keys\[0\]\.jwk\.kid: does not match kid "a"\n/,
+    );
+  });
+  it("a JWKS parse error keeps the parser's error as its cause", () => {
+    assert.throws(
+      () => parseJwks("{", "W"),
+      (e: unknown) => e instanceof IrsaError && e.cause instanceof SyntaxError,
+    );
+  });
+  it("a JWKS whose keys are not an array names the field from the root", () => {
+    throwsCode(
+      () => parseJwks('{"keys":1}', "W"),
+      "SOURCE_INVALID",
+      /^JWKS from W: keys: expected an array, got a number\n/,
+    );
+  });
+  it("a discovery document without jwks_uri names the field from the root", () => {
+    throwsCode(
+      () => parseDiscovery('{"issuer":"https://x"}', "W"),
+      "SOURCE_INVALID",
+      /^discovery document from W: jwks_uri: required string is missing\n/,
+    );
+  });
+  it("an empty cluster issuer's refusal names kube-apiserver's flag", () => {
+    throwsCode(
+      () => publishedDocuments({ doc: {}, issuer: "", jwksUri: "" }, [jwk("a")]),
+      "URL_INVALID",
+      /hint: pass an https URL with kube-apiserver --service-account-issuer$/,
+    );
+  });
+  it("keeps the source's algorithm list when a key names none, even if the others name another", () => {
+    const p = publishedDocuments(
+      {
+        doc: {
+          issuer: "https://x.example",
+          jwks_uri: "https://x.example/openid/v1/jwks",
+          id_token_signing_alg_values_supported: ["RS256"],
+        },
+        issuer: "https://x.example",
+        jwksUri: "https://x.example/openid/v1/jwks",
+      },
+      [jwk("a", "ES256"), { kty: "RSA", kid: "b" }],
+    );
+    assert.deepEqual(p.rewrites, []);
+    assert.deepEqual(
+      (JSON.parse(p.discovery) as Record<string, unknown>)["id_token_signing_alg_values_supported"],
+      ["RS256"],
+    );
+  });
+  it("a bad bucket name's hint names --bucket unless told another flag", () => {
+    throwsCode(() => checkBucketName("B"), "INPUT_INVALID", /hint: give --bucket 3-63/);
+  });
+  it("refuses a bucket name shaped like an IP address with multi-digit parts", () => {
+    for (const b of ["10.0.10.200", "1.22.333.44"])
+      throwsCode(() => checkBucketName(b), "INPUT_INVALID", /not an S3 bucket name/);
+  });
 });
 
 describe("source documents", () => {

@@ -51,6 +51,11 @@ describe("emptyManagedFields", () => {
     ],
     ["already empty", '{"managedFields":[]}', '{"managedFields":[]}'],
     ["not an array", '{"managedFields":null}', '{"managedFields":null}'],
+    [
+      "in key position after one at the text's start, which is not",
+      '"managedFields":{"managedFields":[1]}',
+      '"managedFields":{"managedFields":[]}',
+    ],
     ["inside a string value", '{"a":"{\\"managedFields\\":[1]}"}', '{"a":"{\\"managedFields\\":[1]}"}'],
     ["a key ending in managedFields", '{"x\\"managedFields":[1]}', '{"x\\"managedFields":[1]}'],
     ["invalid inside: left for JSON.parse", '{"managedFields":[1,,2]}', '{"managedFields":[1,,2]}'],
@@ -59,12 +64,49 @@ describe("emptyManagedFields", () => {
     ["bad number inside", '{"managedFields":[01]}', '{"managedFields":[01]}'],
     ["unterminated", '{"managedFields":[{"a":1}', '{"managedFields":[{"a":1}'],
     ["numbers and literals", '{"managedFields":[-0.5e+3,true,false,null,"\\u00e9"]}', '{"managedFields":[]}'],
+    ["carriage returns and tabs around it", '{\r\t"managedFields":\t\r[1]}', '{\r\t"managedFields":\t\r[]}'],
+    ["carriage return before it", '{"a":1,\r"managedFields":[1]}', '{"a":1,\r"managedFields":[]}'],
+    ["tab before it", '{"a":1,\t"managedFields":[1]}', '{"a":1,\t"managedFields":[]}'],
+    ["an exponent without a sign", '{"managedFields":[1e5,2E7]}', '{"managedFields":[]}'],
+    [
+      "a \\u escape with fewer than four digits",
+      '{"managedFields":["\\u12"]}',
+      '{"managedFields":["\\u12"]}',
+    ],
+    ["two elements joined by another character", '{"managedFields":[1:2]}', '{"managedFields":[1:2]}'],
   ];
   for (const [name, input, expected] of cases) {
     it(name, () => {
       assert.equal(emptyManagedFields(input), expected);
     });
   }
+
+  it("leaves every invalid array unchanged wherever the text around it could be read again", () => {
+    // Each inner value fails on its own rule; the text's start ("[," and "{,") would let a reader
+    // that took a failure for a position carry on from there.
+    for (const bad of [
+      "tru",
+      "nul",
+      "fals",
+      "-",
+      '"a\u0001"',
+      '"\\x"',
+      '"abc',
+      "{a:1}",
+      '{"a" 1}',
+      '{"a":x}',
+      '{"a":1 "b":2}',
+      '{"a":1,',
+      "[1:2]",
+      '{"\\x":1}',
+      "[1,",
+    ]) {
+      for (const start of ["[,", "{,", "[", "{"]) {
+        const text = `${start}{"managedFields":[${bad}]}`;
+        assert.equal(emptyManagedFields(text), text, text);
+      }
+    }
+  });
 
   it("is JSON.parse followed by emptying, for any JSON document (property)", () => {
     const key = fc.oneof(fc.constant("managedFields"), fc.string({ maxLength: 4 }));
