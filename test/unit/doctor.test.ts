@@ -2353,6 +2353,37 @@ describe("doctor: what each check waits for", () => {
     assert.equal(get(t, "webhook-dry-run")?.detail, "not checked: webhook-tls failed");
   });
 
+  it("the IAM provider is not looked at when the issuer URL failed, nor its audience and thumbprint when it failed", async () => {
+    const r = await diagnose({ ...healthy(), issuer: "http://oidc.example.com/cluster-1" });
+    assert.deepEqual(outcome(r, "iam-provider"), {
+      status: "skip",
+      detail: "not checked: issuer-url failed",
+    });
+    const p = await diagnose(iam(healthy(), { provider: failed("AccessDenied") }));
+    assert.deepEqual(outcome(p, "iam-audience"), {
+      status: "skip",
+      detail: "not checked: iam-provider failed",
+    });
+    assert.deepEqual(outcome(p, "iam-thumbprint"), {
+      status: "skip",
+      detail: "not checked: iam-provider failed",
+    });
+  });
+
+  it("the provider's thumbprint takes the issuer thumbprint's skip reason when the JWKS host sent no chain", async () => {
+    const r = await diagnose({ ...healthy(), jwks: jwksWith({ thumbprint: undefined }) });
+    const reason = "the server presented no certificate chain to take it from";
+    assert.deepEqual(outcome(r, "issuer-thumbprint"), { status: "skip", detail: reason });
+    assert.deepEqual(outcome(r, "iam-thumbprint"), { status: "skip", detail: reason });
+  });
+
+  it("the keys and the thumbprint are not checked when the JWKS could not be fetched", async () => {
+    const r = await diagnose({ ...healthy(), jwks: fetchError("network", "connect ECONNREFUSED") });
+    assert.equal(get(r, "jwks")?.status, "fail");
+    assert.deepEqual(outcome(r, "jwks-keys"), { status: "skip", detail: "not checked: jwks failed" });
+    assert.deepEqual(outcome(r, "issuer-thumbprint"), { status: "skip", detail: "not checked: jwks failed" });
+  });
+
   it("GetCallerIdentity is not tried when the exchange failed", async () => {
     const r = await diagnose({ ...healthy(), exchange: { ...EXCHANGE, assumed: failed("AccessDenied") } });
     assert.equal(get(r, "sts-caller-identity")?.detail, "not checked: sts-exchange failed");
