@@ -904,6 +904,12 @@ cases("doctor: discovery's words", [
     { status: "pass", detail: `HTTP 200, Application/JSON; charset=utf-8, 2000 ms, ${PUBLIC}` },
   ],
   [
+    "exactly 2000 ms is not slow",
+    (f) => ({ ...f, discovery: doc(discoveryBody(), { elapsedMs: 2000 }) }),
+    "discovery",
+    { status: "pass", detail: `HTTP 200, application/json, 2000 ms, ${PUBLIC}` },
+  ],
+  [
     "more than 2000 ms is slow",
     (f) => ({ ...f, discovery: doc(discoveryBody(), { elapsedMs: 2000.6 }) }),
     "discovery",
@@ -990,6 +996,21 @@ cases("doctor: jwks's words", [
     (f) => ({ ...f, jwks: doc(jwksOf(key), { contentType: "APPLICATION/JSON" }) }),
     "jwks",
     { status: "pass", detail: `${JWKS_URL}: HTTP 200, APPLICATION/JSON, 12 ms, ${PUBLIC}` },
+  ],
+  [
+    "application/jwk-set+json with parameters passes",
+    (f) => ({ ...f, jwks: doc(jwksOf(key), { contentType: "application/jwk-set+json; charset=utf-8" }) }),
+    "jwks",
+    {
+      status: "pass",
+      detail: `${JWKS_URL}: HTTP 200, application/jwk-set+json; charset=utf-8, 12 ms, ${PUBLIC}`,
+    },
+  ],
+  [
+    "application/json with parameters passes for the JWKS too",
+    (f) => ({ ...f, jwks: doc(jwksOf(key), { contentType: "application/json; charset=utf-8" }) }),
+    "jwks",
+    { status: "pass", detail: `${JWKS_URL}: HTTP 200, application/json; charset=utf-8, 12 ms, ${PUBLIC}` },
   ],
   [
     "application/jwk-set+json in any case passes",
