@@ -475,6 +475,15 @@ const IAM_FIXES: [string, Edit, string, RegExp, RegExp][] = [
     ),
   ],
   [
+    "a missing provider, with no other one like it",
+    (f) => iam(f, { provider: gathered(undefined) }),
+    "iam-provider",
+    new RegExp(`^aws iam create-open-id-connect-provider --url ${literal(ISSUER)} --client-id-list ${AUD}$`),
+    new RegExp(
+      `^add the provider ${literal(`{"url": "${ISSUER}", "clientIds": ["${AUD}"]}`)} to the providers of the STS config ${literal(STS_FILE)}; irsa sts serve reloads it$`,
+    ),
+  ],
+  [
     "an audience missing on the provider",
     (f) => iam(f, { provider: gathered({ clientIds: ["other"], thumbprints: undefined }) }),
     "iam-audience",
@@ -558,6 +567,11 @@ describe("doctor: IAM's fixes say where IAM's facts came from", () => {
       });
     }
   }
+
+  it("a missing role's fix names placeholders for what was not given", async () => {
+    const r = await diagnose(iam({ ...healthy(), serviceAccount: undefined }, { role: gathered(undefined) }));
+    assert.match(get(r, "iam-role")?.fix ?? "", / --service-account NS\/NAME --audience /);
+  });
 
   it("passes the healthy chain from the STS config", async () => {
     const r = await diagnose(fromStsConfig(healthy()));
