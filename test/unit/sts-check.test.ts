@@ -559,6 +559,12 @@ describe("checkWebIdentity: the reason each check gives", () => {
     assert.equal(reason("issued-at"), "no iat");
   });
 
+  it("without kid, a forged signature is called a bad signature when any key is of the token's type", async () => {
+    // The JWKS holds an RSA and an EC key; the token is signed with another RSA key.
+    const v = await at(await signToken(other, {}, { kid: undefined }));
+    assert.equal(v.failed?.reason, "the RS256 signature does not verify with the key");
+  });
+
   it("the checks after a failure are listed in order as skipped, naming the failed check", async () => {
     const v = await at(await timed({ exp: N - 100 }));
     assert.deepEqual(
@@ -612,6 +618,18 @@ describe("checkWebIdentity: the reason each check gives", () => {
     assert.equal(
       slash.failed?.reason,
       `iss "${ISSUER}//": provider ${ISSUER} differs only in a trailing slash, and STS compares the issuer as a string`,
+    );
+  });
+
+  it("a provider URL with trailing slashes is named for a token whose iss has none", async () => {
+    const config = parseStsConfig({
+      providers: [{ url: `${ISSUER}//`, clientIds: [AUD] }],
+      roles: [{ arn: ROLE_ARN, trustPolicy: TRUST_POLICY }],
+    });
+    const v = await at(await timed({}), { config });
+    assert.equal(
+      v.failed?.reason,
+      `iss "${ISSUER}": provider ${ISSUER}// differs only in a trailing slash, and STS compares the issuer as a string`,
     );
   });
 
