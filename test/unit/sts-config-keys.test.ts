@@ -261,6 +261,22 @@ describe("parseJwks", () => {
     assert.equal(set.problems.length, 4);
   });
 
+  it("a skipped key without a kid is named 'kid none'", () => {
+    const noKid: Record<string, unknown> = { ...rsa.jwk };
+    delete noKid["kid"];
+    const set = parseJwks(
+      JSON.stringify({
+        keys: [
+          { ...noKid, use: "enc" },
+          { kty: "EC", crv: "P-999", x: "AA", y: "AA" },
+        ],
+      }),
+    );
+    assert.equal(set.keys.length, 0);
+    assert.equal(set.problems[0], 'keys[0] (kid none) has use "enc", not "sig"');
+    assert.match(set.problems[1] ?? "", /^keys\[1\] \(kid none\) is not a valid EC public key: ./);
+  });
+
   it("a document that is not a JWKS gives no keys and says what it is", () => {
     assert.deepEqual(parseJwks("[1]"), {
       keys: [],
@@ -314,6 +330,14 @@ describe("keyFits and verifySignature", () => {
     );
     assert.equal(keyFits(verification("ES384", { alg: undefined }), "ES384"), true);
     assert.equal(keyFits(verification("ES512", { alg: undefined }), "ES512"), true);
+  });
+
+  it("a key that names its alg verifies no other algorithm, even one its type could", async () => {
+    const key = keys.get("RS256") as SigningKey;
+    const [h = "", p = "", s = ""] = (await signToken(key)).split(".");
+    const sig = Buffer.from(s, "base64url");
+    assert.equal(verifySignature("RS256", verification("RS256", { alg: undefined }), `${h}.${p}`, sig), true);
+    assert.equal(verifySignature("RS256", verification("RS256", { alg: "RS384" }), `${h}.${p}`, sig), false);
   });
 
   it("an EC signature of the wrong size is false, never a throw", async () => {
