@@ -318,7 +318,11 @@ describe("parseTrustPolicy refuses what IAM refuses, naming the path", () => {
       policy(allow({ StringEquals: { a: { b: 1 } } })),
       /expected a string, got an object/,
     ],
-    ["no Principal", policy({ Effect: "Allow", Action: ACTION }), /needs a Principal/],
+    [
+      "no Principal",
+      policy({ Effect: "Allow", Action: ACTION }),
+      /Statement\[0\]\.Principal: a trust policy statement needs a Principal/,
+    ],
     [
       "NotPrincipal",
       policy(allow(undefined, { NotPrincipal: { AWS: "x" } })),
