@@ -65,6 +65,17 @@ const assume = (over: Record<string, string> = {}): Record<string, string> => ({
   ...over,
 });
 
+/** An AssumeRoleWithWebIdentity answered by a service whose config throws "config gone". */
+async function answerWithBrokenConfig() {
+  const broken: StsService = {
+    ...svc,
+    config: () => {
+      throw new Error("config gone");
+    },
+  };
+  return answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), broken);
+}
+
 describe("answerQuery: AssumeRoleWithWebIdentity", () => {
   it("POST and GET give AWS's XML with well-formed credentials", async () => {
     for (const method of ["POST", "GET"]) {
@@ -326,13 +337,7 @@ describe("answerQuery: GetCallerIdentity and the request's shape", () => {
   });
 
   it("an exception inside is InternalFailure (500, Receiver), never thrown", async () => {
-    const broken: StsService = {
-      ...svc,
-      config: () => {
-        throw new Error("config gone");
-      },
-    };
-    const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), broken);
+    const a = await answerWithBrokenConfig();
     assert.equal(a.status, 500);
     assert.equal(a.errorCode, "InternalFailure");
     assert.equal(a.check, "internal");
@@ -447,13 +452,7 @@ describe("answerQuery: what each refusal says", () => {
   });
 
   it("InternalFailure's message is AWS's, the exception stays in the reason", async () => {
-    const broken: StsService = {
-      ...svc,
-      config: () => {
-        throw new Error("config gone");
-      },
-    };
-    const a = await answerQuery(form(assume({ WebIdentityToken: await signToken(key) })), broken);
+    const a = await answerWithBrokenConfig();
     assert.equal(xmlValue(a.body, "Message"), "An internal error occurred.");
     assert.equal(a.action, "");
   });
