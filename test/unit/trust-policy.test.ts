@@ -855,3 +855,69 @@ describe("evaluateTrustPolicy: Null with both values", () => {
     assert.equal(conditionResult({ Null: { [AMR]: ["True"] } }, base).ok, true);
   });
 });
+
+describe("evaluateTrustPolicy: condition operator rules, one by one", () => {
+  it("StringLike is case-sensitive, as StringEquals is (only the ...IgnoreCase operators ignore case)", () => {
+    assert.equal(conditionResult({ StringLike: { [SUB]: "system:serviceaccount:*" } }, base).ok, true);
+    assert.equal(conditionResult({ StringLike: { [SUB]: "SYSTEM:serviceaccount:*" } }, base).ok, false);
+    assert.equal(conditionResult({ StringNotLike: { [SUB]: "SYSTEM:*" } }, base).ok, true);
+  });
+  it("StringNotLike with several patterns: the value must match none of them", () => {
+    const matchesSecond = ["kube-system:*", "system:serviceaccount:team-a:*"];
+    assert.equal(conditionResult({ StringNotLike: { [SUB]: matchesSecond } }, base).ok, false);
+    assert.equal(conditionResult({ StringNotLike: { [SUB]: ["x*", "y?"] } }, base).ok, true);
+  });
+  it("StringEqualsIgnoreCase with several values is OR; StringNotEqualsIgnoreCase must equal none", () => {
+    const ctx = { "x:k": ["MiXeD"] };
+    assert.equal(conditionResult({ StringEqualsIgnoreCase: { "x:k": ["other", "mixed"] } }, ctx).ok, true);
+    assert.equal(
+      conditionResult({ StringNotEqualsIgnoreCase: { "x:k": ["other", "MIXED"] } }, ctx).ok,
+      false,
+    );
+    assert.equal(conditionResult({ StringNotEqualsIgnoreCase: { "x:k": ["other", "else"] } }, ctx).ok, true);
+  });
+  it("Bool false matches false and not true; a JSON true matches true", () => {
+    assert.equal(conditionResult({ Bool: { "x:b": "false" } }, { "x:b": ["false"] }).ok, true);
+    assert.equal(conditionResult({ Bool: { "x:b": "false" } }, { "x:b": ["true"] }).ok, false);
+    assert.equal(conditionResult({ Bool: { "x:b": true } }, { "x:b": ["true"] }).ok, true);
+  });
+  it("a negated ...IfExists on a present key still compares", () => {
+    const sub = "system:serviceaccount:team-a:app";
+    assert.equal(conditionResult({ StringNotEqualsIfExists: { [SUB]: sub } }, base).ok, false);
+    assert.equal(conditionResult({ StringNotEqualsIfExists: { [SUB]: "x" } }, base).ok, true);
+  });
+  it("ForAllValues:StringEqualsIgnoreCase: every request value equals one policy value, without case", () => {
+    const ctx = { "x:amr": ["PWD", "mfa"] };
+    assert.equal(
+      conditionResult({ "ForAllValues:StringEqualsIgnoreCase": { "x:amr": ["pwd", "MFA"] } }, ctx).ok,
+      true,
+    );
+    assert.equal(
+      conditionResult({ "ForAllValues:StringEqualsIgnoreCase": { "x:amr": "pwd" } }, ctx).ok,
+      false,
+    );
+  });
+  it("a condition key is found wherever it stands in the request, in a Map or an object", () => {
+    const entries: [string, string[]][] = [
+      ["x:first", ["1"]],
+      ["X:Wanted", ["v"]],
+      ["x:last", ["2"]],
+    ];
+    for (const ctx of [new Map(entries), Object.fromEntries(entries)]) {
+      const c = conditionResult({ StringEquals: { "x:wanted": "v" } }, ctx);
+      assert.deepEqual([c.ok, c.actual], [true, ["v"]]);
+      assert.deepEqual(conditionResult({ StringEquals: { "x:last": "2" } }, ctx).actual, ["2"]);
+      assert.equal(conditionResult({ StringEquals: { "x:other": "v" } }, ctx).actual, undefined);
+    }
+  });
+  it("an operator the evaluator cannot evaluate (Numeric, Date, IP, ARN, Binary) is refused, never ignored", () => {
+    for (const op of ["NumericLessThan", "DateGreaterThan", "IpAddress", "ArnLike", "BinaryEquals"]) {
+      assert.throws(
+        () => parseTrustPolicy(policy(allow({ [op]: { "x:k": "1" } }))),
+        (e: unknown) =>
+          e instanceof IrsaError &&
+          e.message.includes(`Condition.${op}: unsupported condition operator "${op}"`),
+      );
+    }
+  });
+});
