@@ -4,6 +4,7 @@
  * of every supported algorithm verified). Pure; real keys from jose.
  */
 import assert from "node:assert/strict";
+import { generateKeyPairSync, verify } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { IrsaError } from "../../src/core/errors.js";
 import { checkWebIdentity } from "../../src/core/sts/check.js";
@@ -117,6 +118,19 @@ describe("parseStsConfig: providers", () => {
     });
     assert.equal(c.providers[0]?.issuer, "https://x.example.com/a:b");
     assert.equal(c.providers[1]?.clientIds.length, 100);
+  });
+
+  it("reads a scheme only at the URL's start: a scheme-less URL whose path holds http:// is taken", () => {
+    const c = parseStsConfig({ providers: [provider({ url: "x.example.com/to/http://y" })] });
+    assert.equal(c.providers[0]?.issuer, "https://x.example.com/to/http://y");
+    assert.equal(c.providers[0].hostPath, "x.example.com/to/http://y");
+  });
+
+  it("names providers and roles from the document's root when they are not lists of objects", () => {
+    refused({ providers: 5 }, "providers: expected an array, got a number");
+    refused({ providers: [provider(), "p"] }, "providers[1]: expected an object, got a string");
+    refused({ roles: {} }, "roles: expected an array, got an object");
+    refused({ roles: [null] }, "roles[0]: expected an object, got null");
   });
 
   it("refuses two providers with the same issuer, naming the second", () => {
@@ -277,6 +291,17 @@ describe("parseJwks", () => {
     assert.match(set.problems[1] ?? "", /^keys\[1\] \(kid none\) is not a valid EC public key: ./);
   });
 
+  it("an RSA key with a stray crv member does not fit ES256: the curve counts only for EC keys", () => {
+    // parseJwks keeps crv as written, whatever the key type.
+    const set = parseJwks(JSON.stringify({ keys: [{ ...rsa.jwk, alg: undefined, crv: "P-256" }] }));
+    assert.deepEqual(set.problems, []);
+    const [k] = set.keys;
+    assert.ok(k);
+    assert.deepEqual([k.kty, k.crv], ["RSA", "P-256"]);
+    assert.equal(keyFits(k, "RS256"), true);
+    assert.equal(keyFits(k, "ES256"), false);
+  });
+
   it("a document that is not a JWKS gives no keys and says what it is", () => {
     assert.deepEqual(parseJwks("[1]"), {
       keys: [],
@@ -349,5 +374,19 @@ describe("keyFits and verifySignature", () => {
     assert.equal(verifySignature("ES256", k, `${h}.${p}`, sig.subarray(0, 63)), false);
     assert.equal(verifySignature("ES256", k, `${h}.${p}`, Buffer.concat([sig, Buffer.alloc(1)])), false);
     assert.equal(verifySignature("RS256", verification("RS256"), `${h}.${p}`, Buffer.alloc(3)), false);
+  });
+
+  it("a key that cannot verify at all is false, never a throw", async () => {
+    // parseJwks keeps only RSA and EC keys; a resolver may hand over any KeyObject. node:crypto
+    // throws for an X25519 key ("operation not supported for this keytype").
+    const key = keys.get("ES256") as SigningKey;
+    const [h = "", p = "", s = ""] = (await signToken(key)).split(".");
+    const sig = Buffer.from(s, "base64url");
+    const x25519 = generateKeyPairSync("x25519").publicKey;
+    assert.throws(() => verify("sha256", Buffer.from(`${h}.${p}`), x25519, sig));
+    for (const alg of ["ES256", "RS256"] as const) {
+      const k = verification(alg, { key: x25519 });
+      assert.equal(verifySignature(alg, k, `${h}.${p}`, alg === "ES256" ? sig : Buffer.alloc(256)), false);
+    }
   });
 });
