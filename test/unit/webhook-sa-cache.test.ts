@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
-import { describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import {
   ServiceAccountCache,
   serviceAccountAnnotationKeys,
@@ -31,6 +31,20 @@ function hangingUntilAbort(signal: AbortSignal): Promise<undefined> {
   });
 }
 
+// Every cache a test made is stopped after it, passed or failed: a failed assertion must not leave
+// a reflector retrying forever, which keeps the file from ever exiting.
+const made: ServiceAccountCache[] = [];
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((c) => c.stop()));
+});
+
+/** The reconnect waits the reflector chose, as it logs them. */
+function loggedWaits(log: ReturnType<typeof recordingLog>): unknown[] {
+  return log.lines
+    .filter((l) => l.msg.startsWith("service account watch failed"))
+    .map((l) => l.obj["retryInMs"]);
+}
+
 function makeCache(
   source: FakeSource,
   extra: Partial<ConstructorParameters<typeof ServiceAccountCache>[1]> = {},
@@ -45,6 +59,7 @@ function makeCache(
     onGet: (o) => gets.push(o),
     ...extra,
   });
+  made.push(cache);
   return { cache, gets };
 }
 
@@ -176,39 +191,55 @@ describe("ServiceAccountCache: list, watch and what it keeps", () => {
 
   it("never waits longer than the backoff cap between reconnects", async () => {
     const source = new FakeSource();
-    const { cache } = await started(source, { backoffInitialMs: 20, backoffMaxMs: 40 });
-    let longest = 0;
+    const log = recordingLog();
+    const { cache } = await started(source, { backoffInitialMs: 20, backoffMaxMs: 40, log });
     for (let i = 0; i < 8; i++) {
       await until(() => source.watchers.size === 1, "watching", 5000);
-      const t0 = Date.now();
       source.endWatches(new Error("connect ECONNREFUSED"));
-      await until(() => source.watchers.size === 1, "watching", 5000);
-      longest = Math.max(longest, Date.now() - t0);
     }
-    // Uncapped, the eighth wait would be 20 * 2^7 = 2560 ms less jitter (at least 1280 ms).
-    assert.ok(longest < 1000, `a reconnect waited ${longest} ms with a 40 ms cap`);
+    await until(() => source.watchers.size === 1, "watching", 5000);
     await cache.stop();
+    // Uncapped, the eighth wait would be 20 * 2^7 = 2560 ms less jitter (at least 1280 ms). Read
+    // from the log, not the clock: a loaded machine lengthens every gap.
+    const waits = loggedWaits(log);
+    assert.equal(waits.length, 8, `logged waits ${waits.join(", ")}`);
+    for (const w of waits) {
+      assert.ok(
+        typeof w === "number" && w <= 40,
+        `a wait of ${String(w)} ms with a 40 ms cap (all: ${waits.join(", ")})`,
+      );
+    }
   });
 
   it("after a watch that ran fine fails, reconnects at the initial backoff, not the one grown in an outage", async () => {
     const source = new FakeSource();
-    const { cache } = await started(source, { backoffInitialMs: 5, backoffMaxMs: 400 });
+    const log = recordingLog();
+    const { cache } = await started(source, { backoffInitialMs: 5, backoffMaxMs: 400, log });
     // An outage: every watch fails at once, the backoff grows to its cap.
     for (let i = 0; i < 10; i++) {
       await until(() => source.watchers.size === 1, "watching", 5000);
       source.endWatches(new Error("connect ECONNREFUSED"));
     }
-    // Back: a watch that works for a while, then a dropped connection.
+    // Back: a watch that works for a while (over a second), then a dropped connection.
     await until(() => source.watchers.size === 1, "watching", 5000);
     await new Promise((r) => setTimeout(r, 1100));
     const calls = source.watchCalls.length;
-    const t0 = Date.now();
     source.endWatches(new Error("socket hang up"));
     await until(() => source.watchCalls.length > calls, "watching again", 5000);
-    const waited = Date.now() - t0;
-    assert.ok(waited < 150, `reconnected after ${waited} ms; the outage's backoff (200 to 400 ms) was kept`);
-    assert.equal(source.listCalls, 1);
     await cache.stop();
+    const waits = loggedWaits(log);
+    assert.equal(waits.length, 11, `logged waits ${waits.join(", ")}`);
+    const outage = waits[9];
+    assert.ok(
+      typeof outage === "number" && outage >= 200,
+      `the outage's last wait was ${String(outage)} ms, not grown to 200-400`,
+    );
+    const after = waits[10];
+    assert.ok(
+      typeof after === "number" && after <= 5,
+      `reconnected after a ${String(after)} ms wait; the outage's backoff (200 to 400 ms) was kept`,
+    );
+    assert.equal(source.listCalls, 1);
   });
 
   it("re-watches when the server ends a watch normally", async () => {
