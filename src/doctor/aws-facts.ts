@@ -66,12 +66,18 @@ export async function iamFacts(
 }
 
 /** The provider and role as the local STS has them: its config is its IAM. */
-export async function iamFromStsConfig(file: string, issuer: string, roleArn: string): Promise<IamFacts> {
+export async function iamFromStsConfig(
+  file: string,
+  issuer: string,
+  roleArn: string,
+): Promise<IamFacts | string> {
   const { loadStsConfig } = await import("../adapters/sts/config.js");
   const source = `the STS config ${file}`;
   const role = parseRoleArn(roleArn);
+  // As from AWS: no role of the config can have it, and the provider's ARN would lack the account.
+  if (role === undefined) return `the role ARN ${roleArn} is not valid`;
   const hostPath = issuer.startsWith("https://") ? issuer.slice("https://".length) : issuer;
-  const arn = providerArn(role?.partition ?? "aws", role?.account ?? "", hostPath);
+  const arn = providerArn(role.partition, role.account, hostPath);
   let config;
   try {
     config = (await loadStsConfig(file)).config;
@@ -96,9 +102,7 @@ export async function iamFromStsConfig(file: string, issuer: string, roleArn: st
     providerArn: arn,
     provider: gathered(p === undefined ? undefined : { clientIds: p.clientIds, thumbprints: undefined }),
     nearProviderArn:
-      near === undefined
-        ? undefined
-        : providerArn(role?.partition ?? "aws", role?.account ?? "", near.hostPath),
+      near === undefined ? undefined : providerArn(role.partition, role.account, near.hostPath),
     role: gathered(
       r?.trustPolicy === undefined
         ? undefined

@@ -994,6 +994,16 @@ cases("doctor: jwks's words", [
     },
   ],
   [
+    "an empty jwks_uri names the discovery document's field in the URL check's hint, not --jwks-uri",
+    (f) => ({ ...f, discovery: doc(JSON.stringify({ issuer: ISSUER, jwks_uri: "" })) }),
+    "jwks",
+    {
+      status: "fail",
+      detail: "jwks_uri is empty",
+      fix: "pass an https URL with jwks_uri; kube-apiserver: --service-account-jwks-uri",
+    },
+  ],
+  [
     "a JWKS not fetched is skipped",
     (f) => ({ ...f, jwks: undefined }),
     "jwks",
