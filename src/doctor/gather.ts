@@ -89,7 +89,9 @@ async function documents(
   } catch {
     return { discovery, jwks: undefined };
   }
-  if (typeof uri !== "string" || !uri.startsWith("https://")) return { discovery, jwks: undefined };
+  // The scheme in any case, as the jwks check's URL parser reads it (RFC 3986: schemes are case-
+  // insensitive); a jwks_uri it refuses fails that check, which names why.
+  if (typeof uri !== "string" || !/^https:\/\//i.test(uri)) return { discovery, jwks: undefined };
   return { discovery, jwks: await withThumbprint(await probeHttps(uri, { caFile }), caFile) };
 }
 

@@ -62,7 +62,7 @@ async function once(url: string, ca: string[] | undefined, o: ProbeOptions): Pro
 
 /** GETs an https URL trusting the public CAs, then, on a certificate error, also the --ca-file's CA. */
 export async function probeHttps(url: string, o: ProbeOptions = {}): Promise<Fetch> {
-  if (!url.startsWith("https://"))
+  if (!/^https:\/\//i.test(url))
     return { ok: false, error: { kind: "network", message: `${url} is not https` } };
   const first = await once(url, undefined, o);
   if (first.ok || first.error.kind !== "tls" || o.caFile === undefined) return first;
