@@ -63,7 +63,7 @@ async function tokenVerdict(
     },
     config,
     resolverOf(d.published),
-    { now: f.now },
+    { now: f.now, anyAudience: true },
   );
 }
 

@@ -1,0 +1,185 @@
+/**
+ * Doctor's cluster group and the chain that runs every check: the TokenRequest token as STS checks
+ * it, the time the facts were gathered at, and what the STS evaluations read from the facts. The
+ * token, keys and trust policy are real (signed with jose, verified by the STS's own checks); no
+ * peer runs here.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { diagnose } from "../../src/core/doctor/diagnose.js";
+import { gathered, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
+import type { Finding, Report } from "../../src/core/doctor/report.js";
+import { checkWebIdentity } from "../../src/core/sts/check.js";
+import {
+  AUD,
+  ISSUER,
+  PROVIDER_ARN,
+  ROLE_ARN,
+  SUB,
+  TRUST_POLICY,
+  jwksOf,
+  nowSeconds,
+  signToken,
+  signingKey,
+  staticResolver,
+  stsConfig,
+} from "../support/sts.js";
+
+const NOW = nowSeconds();
+const key = await signingKey("RS256", "kid-1");
+/** Another key published under the same kid: what it signs does not verify with `key`. */
+const impostor = await signingKey("RS256", "kid-1");
+
+function doc(body: string): Fetch {
+  return {
+    ok: true,
+    value: {
+      url: ISSUER,
+      status: 200,
+      contentType: "application/json",
+      body,
+      elapsedMs: 12,
+      trust: "public",
+      thumbprint: "ab".repeat(20),
+    },
+  };
+}
+
+const discovery = JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/openid/v1/jwks` });
+
+/** A healthy chain up to IAM (no webhook, no exchange), gathered at `now` with `token`. */
+function facts(token: string, now = NOW): DoctorFacts {
+  return {
+    now,
+    issuer: ISSUER,
+    issuerSource: "--issuer",
+    caFile: undefined,
+    audience: AUD,
+    roleArn: ROLE_ARN,
+    roleAnnotation: "eks.amazonaws.com/role-arn",
+    serviceAccount: { namespace: "team-a", name: "app" },
+    discovery: doc(discovery),
+    jwks: doc(jwksOf(key)),
+    cluster: {
+      server: "https://127.0.0.1:6443",
+      discovery: gathered(discovery),
+      jwks: gathered(jwksOf(key)),
+      serviceAccount: gathered({
+        namespace: "team-a",
+        name: "app",
+        annotations: { "eks.amazonaws.com/role-arn": ROLE_ARN },
+      }),
+      token: gathered(token),
+      review: gathered({ authenticated: true, error: undefined }),
+    },
+    webhook: undefined,
+    iam: {
+      source: "AWS",
+      stsConfigFile: undefined,
+      providerArn: PROVIDER_ARN,
+      provider: gathered({ clientIds: [AUD], thumbprints: [] }),
+      nearProviderArn: undefined,
+      role: gathered({ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration: 3600 }),
+    },
+    exchange: undefined,
+    skipped: { webhook: "--no-webhook", exchange: "no --sts-endpoint" },
+  };
+}
+
+/** A finding's verdict and words, without its id, group and title. */
+function outcome(r: Report, id: string): Pick<Finding, "status" | "detail" | "fix" | "notes"> {
+  const f = r.findings.find((x) => x.id === id);
+  assert.ok(f !== undefined, `no finding ${id}`);
+  return {
+    status: f.status,
+    detail: f.detail,
+    ...(f.fix === undefined ? {} : { fix: f.fix }),
+    ...(f.notes === undefined ? {} : { notes: f.notes }),
+  };
+}
+
+const TOKEN_FIX =
+  "publish the keys the cluster signs with (irsa issuer sync --from kube), and check kube-apiserver's clock";
+const tokenPasses = (aud: string) => ({
+  status: "pass",
+  detail: `RS256 token for ${SUB}, aud ${aud}: signature, expiry and issued-at pass STS's checks with the published keys`,
+});
+
+describe("doctor: cluster-token checks a token without aud as it checks any other", () => {
+  it("an expired token without aud fails STS's expiry check", async () => {
+    const token = await signToken(key, { aud: undefined, exp: NOW - 3600, iat: NOW - 7200, nbf: NOW - 7200 });
+    assert.deepEqual(outcome(await diagnose(facts(token)), "cluster-token"), {
+      status: "fail",
+      detail: `STS's expiry check refuses the token: expired at ${NOW - 3600}, 3600 s ago (ExpiredTokenException: Token expired: current date/time ${NOW} must be before the expiration date/time${NOW - 3600})`,
+      fix: TOKEN_FIX,
+    });
+  });
+
+  it("a token without aud that another key signed fails STS's signature check", async () => {
+    const token = await signToken(impostor, { aud: undefined });
+    assert.deepEqual(outcome(await diagnose(facts(token)), "cluster-token"), {
+      status: "fail",
+      detail:
+        "STS's signature check refuses the token: the RS256 signature does not verify with the key (InvalidIdentityToken: Token signature verification failed)",
+      fix: TOKEN_FIX,
+    });
+  });
+
+  it("a token with an empty aud list that verifies passes", async () => {
+    const token = await signToken(key, { aud: [] });
+    assert.deepEqual(outcome(await diagnose(facts(token)), "cluster-token"), tokenPasses("[]"));
+  });
+});
+
+describe("doctor: STS's checks for any audience", () => {
+  const resolver = staticResolver(jwksOf(key));
+  const request = (token: string) => ({ token, roleArn: ROLE_ARN, roleSessionName: "s" });
+
+  it("pass a token whose aud no client ID names, or that has none, on to the key and lifetime checks", async () => {
+    for (const aud of [undefined, [], ["other"]]) {
+      const token = await signToken(key, { aud, exp: NOW - 3600, iat: NOW - 7200, nbf: NOW - 7200 });
+      const v = await checkWebIdentity(request(token), stsConfig(), resolver, {
+        now: NOW,
+        anyAudience: true,
+      });
+      assert.deepEqual(
+        v.checks.slice(0, 7).map((c) => `${c.name} ${c.status} ${c.reason}`),
+        [
+          "token-format pass three base64url parts with a JSON header and payload",
+          "algorithm pass alg RS256",
+          "claims pass iss, sub, exp present with the right types",
+          `issuer pass iss matches provider ${ISSUER}`,
+          "audience pass any audience",
+          "keys pass kid kid-1 found",
+          "signature pass RS256 signature verifies",
+        ],
+        JSON.stringify(aud),
+      );
+      assert.equal(v.failed?.name, "expiry");
+    }
+  });
+
+  it("still refuse such a token without the option", async () => {
+    const token = await signToken(key, { aud: undefined });
+    const v = await checkWebIdentity(request(token), stsConfig(), resolver, { now: NOW });
+    assert.deepEqual(v.failed, {
+      name: "audience",
+      status: "fail",
+      reason: "the token has no aud claim",
+      error: {
+        code: "InvalidIdentityToken",
+        message: "Missing a required claim: aud",
+        status: 400,
+        type: "Sender",
+      },
+    });
+  });
+
+  it("name the matching client ID as the audience in the trust policy's context", async () => {
+    const token = await signToken(key);
+    const v = await checkWebIdentity(request(token), stsConfig(), resolver, { now: NOW, anyAudience: true });
+    assert.equal(v.ok, true, JSON.stringify(v.failed));
+    assert.equal(v.grant?.audience, AUD);
+    assert.equal(v.checks.find((c) => c.name === "audience")?.reason, "any audience");
+  });
+});
