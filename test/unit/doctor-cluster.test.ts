@@ -12,6 +12,7 @@ import type { Finding, Report } from "../../src/core/doctor/report.js";
 import { checkWebIdentity } from "../../src/core/sts/check.js";
 import {
   AUD,
+  HOST_PATH,
   ISSUER,
   PROVIDER_ARN,
   ROLE_ARN,
@@ -84,6 +85,11 @@ function facts(token: string, now = NOW): DoctorFacts {
     exchange: undefined,
     skipped: { webhook: "--no-webhook", exchange: "no --sts-endpoint" },
   };
+}
+
+function withPolicy(f: DoctorFacts, trustPolicy: unknown): DoctorFacts {
+  const iam = f.iam as NonNullable<DoctorFacts["iam"]>;
+  return { ...f, iam: { ...iam, role: gathered({ arn: ROLE_ARN, trustPolicy, maxSessionDuration: 3600 }) } };
 }
 
 /** A finding's verdict and words, without its id, group and title. */
@@ -181,5 +187,56 @@ describe("doctor: STS's checks for any audience", () => {
     assert.equal(v.ok, true, JSON.stringify(v.failed));
     assert.equal(v.grant?.audience, AUD);
     assert.equal(v.checks.find((c) => c.name === "audience")?.reason, "any audience");
+  });
+});
+
+const then = NOW - 30 * 86_400;
+const old = await signToken(key, { iat: then, nbf: then, exp: then + 3600 });
+
+describe("doctor: the token is judged at the time the facts were gathered", () => {
+  it("a token valid then passes cluster-token and the trust policy, though it has expired since", async () => {
+    const r = await diagnose(facts(old, then));
+    assert.deepEqual(outcome(r, "cluster-token"), tokenPasses(`["${AUD}"]`));
+    assert.equal(outcome(r, "iam-trust-policy").status, "pass");
+  });
+
+  it("a token valid now fails cluster-token when the facts were gathered before it was valid", async () => {
+    const fresh = await signToken(key, { iat: NOW, nbf: NOW, exp: NOW + 3600 });
+    const r = await diagnose(facts(fresh, then));
+    const refusal = `not valid before ${NOW}, in ${NOW - then} s (InvalidIdentityToken: Token not yet valid: current date/time ${then} must be after the not-before date/time ${NOW})`;
+    assert.deepEqual(outcome(r, "cluster-token"), {
+      status: "fail",
+      detail: `STS's not-before check refuses the token: ${refusal}`,
+      fix: TOKEN_FIX,
+    });
+  });
+});
+
+describe("doctor: the trust policy is evaluated as STS evaluates doctor's request", () => {
+  const session = (name: string) => ({
+    ...TRUST_POLICY,
+    Statement: [
+      {
+        ...TRUST_POLICY.Statement[0],
+        Condition: {
+          StringEquals: { [`${HOST_PATH}:sub`]: SUB, [`${HOST_PATH}:aud`]: AUD, "sts:RoleSessionName": name },
+        },
+      },
+    ],
+  });
+
+  it("the session is named irsa-doctor (sts:RoleSessionName)", async () => {
+    const token = await signToken(key);
+    const allowed = await diagnose(withPolicy(facts(token), session("irsa-doctor")));
+    assert.equal(outcome(allowed, "iam-trust-policy").status, "pass");
+    const denied = await diagnose(withPolicy(facts(token), session("other")));
+    const why =
+      'Statement[0] (Sid "AllowApp") does not apply: condition StringEquals: sts:RoleSessionName is "irsa-doctor": StringEquals "other" does not match';
+    assert.deepEqual(outcome(denied, "iam-trust-policy"), {
+      status: "fail",
+      detail: `STS would deny ${SUB} (AccessDenied): no statement allows: ${why}`,
+      fix: `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333 > trust.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust.json`,
+      notes: [why.replace(") does not apply", ") (Allow): does not apply")],
+    });
   });
 });
