@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { diagnose } from "../../src/core/doctor/diagnose.js";
-import { gathered, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
+import { failed, gathered, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
 import type { Finding, Report } from "../../src/core/doctor/report.js";
 import { checkWebIdentity } from "../../src/core/sts/check.js";
 import {
@@ -237,6 +237,30 @@ describe("doctor: the trust policy is evaluated as STS evaluates doctor's reques
       detail: `STS would deny ${SUB} (AccessDenied): no statement allows: ${why}`,
       fix: `irsa iam trust-policy --issuer ${ISSUER} --service-account team-a/app --audience ${AUD} --account-id 111122223333 > trust.json && aws iam update-assume-role-policy --role-name app --policy-document file://trust.json`,
       notes: [why.replace(") does not apply", ") (Allow): does not apply")],
+    });
+  });
+});
+
+describe("doctor: the chain names failures through skipped prerequisites", () => {
+  it("a check names the failure that skipped one prerequisite beside another that failed itself, in the order it needs them", async () => {
+    const f = facts(await signToken(key));
+    const iam = f.iam as NonNullable<DoctorFacts["iam"]>;
+    const cluster = f.cluster as NonNullable<DoctorFacts["cluster"]>;
+    const r = await diagnose({
+      ...f,
+      iam: { ...iam, provider: failed("AccessDenied") },
+      cluster: {
+        ...cluster,
+        discovery: gathered(JSON.stringify({ issuer: "https://kubernetes.default.svc" })),
+      },
+    });
+    assert.deepEqual(outcome(r, "iam-audience"), {
+      status: "skip",
+      detail: "not checked: iam-provider failed",
+    });
+    assert.deepEqual(outcome(r, "iam-trust-policy"), {
+      status: "skip",
+      detail: "not checked: iam-provider, cluster-issuer failed",
     });
   });
 });
