@@ -264,3 +264,73 @@ describe("doctor: the chain names failures through skipped prerequisites", () =>
     });
   });
 });
+
+const kid2 = await signingKey("RS256", "kid-2");
+const kid3 = await signingKey("RS256", "kid-3");
+const kid4 = await signingKey("RS256", "kid-4");
+const KEYS_FIX =
+  "publish the cluster's current keys: irsa issuer sync --from kube (it keeps rotated keys for --retain), or irsa jwks --key sa.pub --key old-sa.pub";
+
+/** Facts whose published JWKS and API server JWKS hold these keys. */
+async function keySets(published: string, cluster: string, token: string | undefined): Promise<Report> {
+  const f = facts(await signToken(key));
+  const c = f.cluster as NonNullable<DoctorFacts["cluster"]>;
+  return diagnose({
+    ...f,
+    jwks: doc(published),
+    cluster: {
+      ...c,
+      jwks: gathered(cluster),
+      token: token === undefined ? undefined : gathered(token),
+      review: token === undefined ? undefined : c.review,
+    },
+  });
+}
+
+describe("doctor: cluster-keys names every key", () => {
+  it("the signing key published beside keys the cluster accepts but nobody publishes: a warning that lists them all", async () => {
+    const r = await keySets(jwksOf(key, kid3), jwksOf(key, kid2, kid4), await signToken(key));
+    assert.deepEqual(outcome(r, "cluster-keys"), {
+      status: "warn",
+      detail:
+        "kid kid-1 is published, but the cluster still accepts keys that are not: kid-2, kid-4 (tokens they signed fail at STS)",
+      fix: KEYS_FIX,
+      notes: ["published: kid-1, kid-3", "cluster:   kid-1, kid-2, kid-4"],
+    });
+  });
+
+  it("without a token, every key the cluster accepts that is not published fails, each named", async () => {
+    const r = await keySets(jwksOf(key), jwksOf(key, kid2, kid4), undefined);
+    assert.deepEqual(outcome(r, "cluster-keys"), {
+      status: "fail",
+      detail: "keys of the cluster missing from the published JWKS: kid-2, kid-4",
+      fix: KEYS_FIX,
+      notes: ["published: kid-1", "cluster:   kid-1, kid-2, kid-4"],
+    });
+  });
+});
+
+describe("doctor: what the cluster group's checks wait for", () => {
+  it("the token is not checked when the account failed", async () => {
+    const r = await diagnose({ ...facts(await signToken(key)), roleArn: undefined });
+    assert.deepEqual(outcome(r, "cluster-token"), {
+      status: "skip",
+      detail: "not checked: service-account failed",
+    });
+  });
+
+  it("the API server's audiences are not checked when the token failed", async () => {
+    const expired = await signToken(key, { exp: NOW - 3600, iat: NOW - 7200, nbf: NOW - 7200 });
+    const f = facts(expired);
+    const c = f.cluster as NonNullable<DoctorFacts["cluster"]>;
+    const r = await diagnose({
+      ...f,
+      cluster: { ...c, review: gathered({ authenticated: false, error: "token has expired" }) },
+    });
+    assert.equal(outcome(r, "cluster-token").status, "fail");
+    assert.deepEqual(outcome(r, "cluster-audiences"), {
+      status: "skip",
+      detail: "not checked: cluster-token failed",
+    });
+  });
+});
