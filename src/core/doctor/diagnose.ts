@@ -52,9 +52,10 @@ async function tokenVerdict(
 ): Promise<Verdict | undefined> {
   if (d.published === undefined || f.cluster?.token?.ok !== true) return undefined;
   // A token STS cannot take apart fails its token-format or claims check before the issuer is
-  // looked up, so it needs no provider of its own.
+  // looked up, so it needs no provider of its own. Any audience passes, so the provider lists no
+  // client IDs.
   const claims = d.token?.claims;
-  const config: StsConfig = { providers: [provider(claims?.iss ?? "", claims?.aud ?? [])], roles: [] };
+  const config: StsConfig = { providers: [provider(claims?.iss ?? "", [])], roles: [] };
   return checkWebIdentity(
     {
       token: f.cluster.token.value,
@@ -63,7 +64,7 @@ async function tokenVerdict(
     },
     config,
     resolverOf(d.published),
-    { now: f.now },
+    { now: f.now, anyAudience: true },
   );
 }
 
