@@ -196,6 +196,16 @@ describe("arn.ts: partitions, ids, ARNs and issuers as IAM takes them", () => {
     );
   });
 
+  it("an issuer whose scheme is not in lower case is refused with the URL to pass instead", () => {
+    const r = refusal(() => iamIssuer("HTTPS://oidc.example.com/c1", "--public-issuer"));
+    assert.equal(r.code, "URL_INVALID");
+    assert.equal(
+      r.text,
+      'issuer URL "HTTPS://oidc.example.com/c1" writes its scheme in capitals; IAM OIDC provider URLs begin with "https://" and IAM matches the issuer string exactly\n  hint: pass https://oidc.example.com/c1 in --public-issuer, as kube-apiserver\'s --service-account-issuer',
+    );
+    assert.equal(refusal(() => iamIssuer("hTTps://oidc.example.com")).code, "URL_INVALID");
+  });
+
   it("an issuer ending in slashes is refused with the URL to pass instead", () => {
     const r = refusal(() => iamIssuer("https://oidc.example.com/c1//"));
     assert.equal(

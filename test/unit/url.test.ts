@@ -62,6 +62,17 @@ describe("checkIssuerUrl", () => {
     assert.match(r.warnings[0] ?? "", /"https:\/\/oidc\.example\.com" is a different issuer/);
   });
 
+  it("warns about a scheme not written in lower case, which IAM's provider URLs never match", () => {
+    assert.deepEqual(checkIssuerUrl("HTTPS://oidc.example.com/c1").warnings, [
+      'issuer URL "HTTPS://oidc.example.com/c1" writes its scheme as "HTTPS": IAM matches the issuer string exactly ' +
+        'and its OIDC provider URLs begin with "https://", so write "https://oidc.example.com/c1"',
+    ]);
+    assert.match(
+      checkIssuerUrl("Https://oidc.example.com").warnings.join("\n"),
+      /as "Https".*write "https:\/\/oidc\.example\.com"/,
+    );
+  });
+
   it("warns about a port, which IAM OIDC provider URLs should not contain", () => {
     const r = checkIssuerUrl("https://127.0.0.1:6443");
     assert.match(r.warnings.join("\n"), /has a port \(6443\)/);

@@ -90,6 +90,13 @@ export function checkRoleName(name: string): string {
 export function iamIssuer(raw: string, flag = "--issuer"): string {
   checkIssuerUrl(raw, flag);
   const rest = raw.slice("https://".length);
+  if (!raw.startsWith("https://")) {
+    throw new IrsaError(
+      "URL_INVALID",
+      `issuer URL "${raw}" writes its scheme in capitals; IAM OIDC provider URLs begin with "https://" and IAM matches the issuer string exactly`,
+      `pass https://${rest} in ${flag}, as kube-apiserver's --service-account-issuer`,
+    );
+  }
   const authority = rest.split("/")[0] ?? "";
   if (authority.replace(/^\[[^\]]*\]/, "").includes(":")) {
     throw new IrsaError(

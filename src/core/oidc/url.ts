@@ -110,6 +110,14 @@ export function checkIssuerUrl(raw: string, flag = "--issuer"): UrlCheck {
     );
   }
   const warnings: string[] = [];
+  // URL schemes are case-insensitive, but IAM compares the issuer as a string and its provider URLs
+  // begin with a lowercase https://, so tokens carrying this iss match no provider.
+  if (!raw.startsWith("https://")) {
+    warnings.push(
+      `issuer URL "${raw}" writes its scheme as "${raw.slice(0, raw.indexOf(":"))}": IAM matches the issuer string exactly ` +
+        `and its OIDC provider URLs begin with "https://", so write "https://${raw.slice(raw.indexOf("//") + 2)}"`,
+    );
+  }
   if (raw.endsWith("/")) {
     warnings.push(
       `issuer URL "${raw}" ends with "/": IAM matches the issuer string exactly, so tokens with iss "${raw}" ` +
