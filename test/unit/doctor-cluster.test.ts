@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { diagnose } from "../../src/core/doctor/diagnose.js";
-import { failed, gathered, type DoctorFacts, type Fetch } from "../../src/core/doctor/facts.js";
-import type { Finding, Report } from "../../src/core/doctor/report.js";
+import { failed, gathered, type DoctorFacts } from "../../src/core/doctor/facts.js";
+import type { Report } from "../../src/core/doctor/report.js";
+import { doc, outcome } from "../support/doctor.js";
 import { checkWebIdentity } from "../../src/core/sts/check.js";
 import {
   AUD,
@@ -30,21 +31,6 @@ const NOW = nowSeconds();
 const key = await signingKey("RS256", "kid-1");
 /** Another key published under the same kid: what it signs does not verify with `key`. */
 const impostor = await signingKey("RS256", "kid-1");
-
-function doc(body: string): Fetch {
-  return {
-    ok: true,
-    value: {
-      url: ISSUER,
-      status: 200,
-      contentType: "application/json",
-      body,
-      elapsedMs: 12,
-      trust: "public",
-      thumbprint: "ab".repeat(20),
-    },
-  };
-}
 
 const discovery = JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/openid/v1/jwks` });
 
@@ -93,16 +79,6 @@ function withPolicy(f: DoctorFacts, trustPolicy: unknown): DoctorFacts {
 }
 
 /** A finding's verdict and words, without its id, group and title. */
-function outcome(r: Report, id: string): Pick<Finding, "status" | "detail" | "fix" | "notes"> {
-  const f = r.findings.find((x) => x.id === id);
-  assert.ok(f !== undefined, `no finding ${id}`);
-  return {
-    status: f.status,
-    detail: f.detail,
-    ...(f.fix === undefined ? {} : { fix: f.fix }),
-    ...(f.notes === undefined ? {} : { notes: f.notes }),
-  };
-}
 
 const TOKEN_FIX =
   "publish the keys the cluster signs with (irsa issuer sync --from kube), and check kube-apiserver's clock";

@@ -18,6 +18,7 @@ import {
 } from "../../src/core/doctor/report.js";
 import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
 import { validate } from "../support/json-schema.js";
+import { doc, outcome } from "../support/doctor.js";
 import { literal } from "../support/regexp.js";
 import {
   AUD,
@@ -36,25 +37,6 @@ const NOW = nowSeconds();
 const key = await signingKey("RS256", "kid-1");
 const other = await signingKey("RS256", "kid-2");
 const TOKEN = await signToken(key);
-
-function doc(
-  body: string,
-  extra: Partial<{ contentType: string; elapsedMs: number; trust: "public" | "ca-file" }> = {},
-): Fetch {
-  return {
-    ok: true,
-    value: {
-      url: ISSUER,
-      status: 200,
-      contentType: "application/json",
-      body,
-      elapsedMs: 12,
-      trust: "public" as const,
-      thumbprint: "ab".repeat(20),
-      ...extra,
-    },
-  };
-}
 
 /** The document of a fetch that succeeded. */
 function okValue(f: Fetch) {
@@ -712,16 +694,6 @@ describe("doctor: the README", () => {
 });
 
 /** A finding's verdict and words, without its id, group and title. */
-function outcome(r: Report, id: string): Pick<Finding, "status" | "detail" | "fix" | "notes"> {
-  const f = get(r, id);
-  assert.ok(f !== undefined, `no finding ${id}`);
-  return {
-    status: f.status,
-    detail: f.detail,
-    ...(f.fix === undefined ? {} : { fix: f.fix }),
-    ...(f.notes === undefined ? {} : { notes: f.notes }),
-  };
-}
 
 type Expected = Pick<Finding, "status" | "detail" | "fix" | "notes">;
 // [the rule, the facts, the check, its whole outcome]
