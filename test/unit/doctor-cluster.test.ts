@@ -9,13 +9,12 @@ import { describe, it } from "node:test";
 import { diagnose } from "../../src/core/doctor/diagnose.js";
 import { failed, gathered, type DoctorFacts } from "../../src/core/doctor/facts.js";
 import type { Report } from "../../src/core/doctor/report.js";
-import { doc, outcome } from "../support/doctor.js";
+import { doc, healthyFacts, outcome } from "../support/doctor.js";
 import { checkWebIdentity } from "../../src/core/sts/check.js";
 import {
   AUD,
   HOST_PATH,
   ISSUER,
-  PROVIDER_ARN,
   ROLE_ARN,
   SUB,
   TRUST_POLICY,
@@ -32,42 +31,11 @@ const key = await signingKey("RS256", "kid-1");
 /** Another key published under the same kid: what it signs does not verify with `key`. */
 const impostor = await signingKey("RS256", "kid-1");
 
-const discovery = JSON.stringify({ issuer: ISSUER, jwks_uri: `${ISSUER}/openid/v1/jwks` });
-
 /** A healthy chain up to IAM (no webhook, no exchange), gathered at `now` with `token`. */
 function facts(token: string, now = NOW): DoctorFacts {
   return {
-    now,
-    issuer: ISSUER,
-    issuerSource: "--issuer",
-    caFile: undefined,
-    audience: AUD,
-    roleArn: ROLE_ARN,
-    roleAnnotation: "eks.amazonaws.com/role-arn",
-    serviceAccount: { namespace: "team-a", name: "app" },
-    discovery: doc(discovery),
-    jwks: doc(jwksOf(key)),
-    cluster: {
-      server: "https://127.0.0.1:6443",
-      discovery: gathered(discovery),
-      jwks: gathered(jwksOf(key)),
-      serviceAccount: gathered({
-        namespace: "team-a",
-        name: "app",
-        annotations: { "eks.amazonaws.com/role-arn": ROLE_ARN },
-      }),
-      token: gathered(token),
-      review: gathered({ authenticated: true, error: undefined }),
-    },
+    ...healthyFacts(key, token, now),
     webhook: undefined,
-    iam: {
-      source: "AWS",
-      stsConfigFile: undefined,
-      providerArn: PROVIDER_ARN,
-      provider: gathered({ clientIds: [AUD], thumbprints: [] }),
-      nearProviderArn: undefined,
-      role: gathered({ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration: 3600 }),
-    },
     exchange: undefined,
     skipped: { webhook: "--no-webhook", exchange: "no --sts-endpoint" },
   };

@@ -18,7 +18,7 @@ import {
 } from "../../src/core/doctor/report.js";
 import { parseTrustPolicy } from "../../src/core/trust-policy/policy.js";
 import { validate } from "../support/json-schema.js";
-import { doc, outcome } from "../support/doctor.js";
+import { doc, healthyFacts, HOOK, outcome } from "../support/doctor.js";
 import { literal } from "../support/regexp.js";
 import {
   AUD,
@@ -47,82 +47,7 @@ function okValue(f: Fetch) {
 const discoveryBody = (issuer = ISSUER) => JSON.stringify({ issuer, jwks_uri: `${ISSUER}/openid/v1/jwks` });
 
 function healthy(): DoctorFacts {
-  return {
-    now: NOW,
-    issuer: ISSUER,
-    issuerSource: "--issuer",
-    caFile: undefined,
-    audience: AUD,
-    roleArn: ROLE_ARN,
-    roleAnnotation: "eks.amazonaws.com/role-arn",
-    serviceAccount: { namespace: "team-a", name: "app" },
-    discovery: doc(discoveryBody()),
-    jwks: doc(jwksOf(key), { contentType: "application/jwk-set+json" }),
-    cluster: {
-      server: "https://127.0.0.1:6443",
-      discovery: gathered(discoveryBody()),
-      jwks: gathered(jwksOf(key)),
-      serviceAccount: gathered({
-        namespace: "team-a",
-        name: "app",
-        annotations: { "eks.amazonaws.com/role-arn": ROLE_ARN },
-      }),
-      token: gathered(TOKEN),
-      review: gathered({ authenticated: true, error: undefined }),
-    },
-    webhook: {
-      configuration: "pod-identity-webhook",
-      webhooks: gathered([
-        {
-          name: "pod-identity-webhook.amazonaws.com",
-          url: "https://127.0.0.1:9443/mutate",
-          service: undefined,
-          caBundle: "Q0E=",
-          failurePolicy: "Ignore",
-          podsCreate: true,
-        },
-      ]),
-      serving: gathered({
-        verified: true,
-        verifyError: undefined,
-        subject: "CN=webhook",
-        notBefore: NOW - 60,
-        notAfter: NOW + 30 * 86_400,
-      }),
-      dryRun: gathered({
-        containers: [
-          {
-            name: "app",
-            env: {
-              AWS_ROLE_ARN: ROLE_ARN,
-              AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
-            },
-          },
-        ],
-        volumes: ["aws-iam-token"],
-      }),
-    },
-    iam: {
-      source: "AWS",
-      stsConfigFile: undefined,
-      providerArn: PROVIDER_ARN,
-      provider: gathered({ clientIds: [AUD], thumbprints: [] }),
-      nearProviderArn: undefined,
-      role: gathered({ arn: ROLE_ARN, trustPolicy: TRUST_POLICY, maxSessionDuration: 3600 }),
-    },
-    exchange: {
-      endpoint: "http://127.0.0.1:8080",
-      assumed: gathered({
-        assumedRoleArn: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor",
-        expiration: "2026-12-02T09:00:00Z",
-      }),
-      caller: gathered({
-        arn: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor",
-        account: "111122223333",
-      }),
-    },
-    skipped: {},
-  };
+  return healthyFacts(key, TOKEN, NOW);
 }
 
 type Edit = (f: DoctorFacts) => DoctorFacts;
@@ -1237,17 +1162,11 @@ describe("doctor: the report", () => {
   });
 });
 
-const EXCHANGE = {
-  endpoint: "http://127.0.0.1:8080",
-  assumed: gathered({
-    assumedRoleArn: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor",
-    expiration: "2026-12-02T09:00:00Z",
-  }),
-  caller: gathered({
-    arn: "arn:aws:sts::111122223333:assumed-role/app/irsa-doctor",
-    account: "111122223333",
-  }),
-};
+/** The healthy facts' exchange: one that worked. */
+const EXCHANGE = ((e = healthy().exchange) => {
+  assert.ok(e !== undefined);
+  return e;
+})();
 
 cases("doctor: the exchange's words", [
   [
@@ -1312,14 +1231,6 @@ cases("doctor: the exchange's words", [
   ],
 ]);
 
-const HOOK = {
-  name: "pod-identity-webhook.amazonaws.com",
-  url: "https://127.0.0.1:9443/mutate",
-  service: undefined,
-  caBundle: "Q0E=",
-  failurePolicy: "Ignore",
-  podsCreate: true,
-};
 const WEBHOOK_FIX =
   "deploy the webhook: kubectl apply -k deploy/webhook (or name its configuration with --webhook-configuration)";
 const RENEW =
