@@ -1,7 +1,8 @@
 /** A tiny command framework over node:util parseArgs: --help everywhere, typed usage errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { IrsaError } from "../core/errors.js";
-import { parseGoBool } from "../core/go/parse.js";
+import { parseGoBool, parseGoDuration } from "../core/go/parse.js";
+import { MAX_TIMER_MS } from "../runtime/signals.js";
 import type { CliIO } from "./io.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -102,6 +103,38 @@ export function portOption(values: Values, name: string, fallback: number, cmd: 
     throw usageError(`--${name} must be a port number (0-65535), got "${v}"`, cmd);
   }
   return Number(v);
+}
+
+export interface DurationLimits {
+  /** The least value accepted (ms); 0 by default. */
+  readonly min?: number;
+  /** A duration a timer waits: at most MAX_TIMER_MS, which Node would otherwise fire at once. */
+  readonly timer?: boolean;
+  /** What the error shows as valid values. */
+  readonly examples: string;
+}
+
+/** A Go duration option (500ms, 30s, 25h) in ms, or `fallback` when absent. */
+export function durationOption(
+  values: Values,
+  name: string,
+  fallback: number,
+  cmd: Command,
+  limits: DurationLimits,
+): number {
+  const v = str(values, name);
+  if (v === undefined) return fallback;
+  const ms = parseGoDuration(v);
+  if (ms === undefined || ms < (limits.min ?? 0)) {
+    throw usageError(`--${name} must be a duration such as ${limits.examples}, got "${v}"`, cmd);
+  }
+  if (limits.timer === true && ms > MAX_TIMER_MS) {
+    throw usageError(
+      `--${name} must be at most 596h (the longest wait a timer holds, about 24.8 days), got "${v}"`,
+      cmd,
+    );
+  }
+  return ms;
 }
 
 export function requireStr(values: Values, name: string, cmd: Command): string {

@@ -15,7 +15,7 @@ import { exists, readTextFile, writeFileAtomic } from "../adapters/files.js";
 import { Backoff } from "../runtime/backoff.js";
 import { listen, pathOf, send } from "../runtime/http.js";
 import type { Log } from "../runtime/log.js";
-import { sleep } from "../runtime/signals.js";
+import { sleep, sleepUntil } from "../runtime/signals.js";
 import { readTlsPair, type LoadedTlsPair } from "../runtime/tls.js";
 import type { IssuerMetrics } from "./metrics.js";
 
@@ -171,7 +171,8 @@ export class AcmeCertificates {
   /** Renews at two thirds of each certificate's lifetime until `signal` aborts. */
   async run(signal: AbortSignal, onRenewed: () => Promise<unknown>): Promise<void> {
     while (!signal.aborted) {
-      await sleep(Math.max(0, this.dueAt() - Date.now()), signal);
+      // A Let's Encrypt certificate is due 60 days on: longer than one timer holds.
+      await sleepUntil(this.dueAt(), signal);
       // renewUntilDone returns false at once when the wait ended by abort.
       if (await this.renewUntilDone(signal)) await onRenewed();
     }

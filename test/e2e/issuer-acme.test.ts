@@ -4,7 +4,9 @@
  * responder under test): a certificate is obtained and served to a client trusting only Pebble's
  * root (from its management interface); with Pebble's short lifetime it is renewed at two thirds
  * of it without a restart, and an expired one is never served; the account key and certificate
- * stay on disk (0600) and a restart serves them without a new order.
+ * stay on disk (0600) and a restart serves them without a new order. With a Let's Encrypt
+ * lifetime (90 days, renewal due in 60: longer than one Node timer holds) one order is made and
+ * the next is not until then.
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -36,7 +38,6 @@ const VALIDITY_S = 60;
 let pebble: Pebble;
 let root: string;
 let dataDir: string;
-let acmeHttpPort: number;
 
 interface Served {
   status: number;
@@ -82,7 +83,13 @@ interface Serve {
   metricsPort: number;
 }
 
-async function startServe(name: string): Promise<Serve> {
+/** A Pebble and the data directory of the issuer that orders from it. */
+interface AcmeCa {
+  readonly pebble: Pebble;
+  readonly dataDir: string;
+}
+
+async function startServe(name: string, ca: AcmeCa = { pebble, dataDir }): Promise<Serve> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const proc = startProcess({
     name,
@@ -104,19 +111,19 @@ async function startServe(name: string): Promise<Serve> {
       "--bind-address",
       "127.0.0.1",
       "--data-dir",
-      dataDir,
+      ca.dataDir,
       "--acme-domain",
       DOMAIN,
       "--acme-email",
       "ops@irsa-acme.test",
       "--acme-directory",
-      pebble.directoryUrl,
+      ca.pebble.directoryUrl,
       "--acme-ca-file",
-      pebble.listenerCa.certFile,
+      ca.pebble.listenerCa.certFile,
       "--acme-http-port",
-      String(acmeHttpPort),
+      String(ca.pebble.httpPort),
     ],
-    logDir: dataDir,
+    logDir: ca.dataDir,
     env: { NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
   });
   await waitUntil(
@@ -135,8 +142,7 @@ async function metric(s: Serve, name: string): Promise<number> {
 }
 
 before(async () => {
-  acmeHttpPort = await freePort();
-  pebble = await startPebble({ httpPort: acmeHttpPort, validitySeconds: VALIDITY_S });
+  pebble = await startPebble({ httpPort: await freePort(), validitySeconds: VALIDITY_S });
   root = await pebble.issuingRoot();
   dataDir = await tempDir("issuer-acme");
 });
@@ -201,5 +207,37 @@ describe("irsa issuer serve with ACME (Pebble)", () => {
       assert.ok(Date.now() >= renewed.cert.validFromDate.getTime() + (VALIDITY_S * 1000 * 2) / 3 - 1000);
     }
     await again.proc.stop();
+  });
+});
+
+describe("irsa issuer serve with ACME, a 90-day certificate (Let's Encrypt's lifetime)", () => {
+  test("orders once: the renewal 60 days on is longer than one timer holds, and is not made now", async () => {
+    const longCa: AcmeCa = {
+      pebble: await startPebble({ httpPort: await freePort(), validitySeconds: 90 * 24 * 3600 }),
+      dataDir: await tempDir("issuer-acme-90d"),
+    };
+    const serve = await startServe("issuer-acme-90d", longCa);
+    const served = await fetchServed(serve.port, "/c1/openid/v1/jwks", await longCa.pebble.issuingRoot());
+    assert.equal(served.status, 200);
+    const days = (served.cert.validToDate.getTime() - served.cert.validFromDate.getTime()) / 86_400_000;
+    assert.ok(days > 89, `a 90-day certificate, got ${days.toFixed(1)} days`);
+    // A timer set past 2^31 - 1 ms fires after 1 ms: each order takes about a second here, so a
+    // renewal loop would have made several more by now.
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(await metric(serve, 'irsa_issuer_acme_orders_total{result="ok"}'), 1);
+    assert.equal(await metric(serve, 'irsa_issuer_acme_orders_total{result="error"}'), 0);
+    const obtained = serve.proc
+      .tail(200)
+      .split("\n")
+      .filter((l) => l.includes("ACME certificate obtained"));
+    assert.equal(obtained.length, 1, obtained.join("\n"));
+    const renewAt = Date.parse((JSON.parse(obtained[0] ?? "{}") as { renewAt?: string }).renewAt ?? "");
+    assert.ok(
+      renewAt - Date.now() > 59 * 86_400_000,
+      `renewal due 60 days on: ${new Date(renewAt).toISOString()}`,
+    );
+    assert.doesNotMatch(serve.proc.tail(200), /TimeoutOverflowWarning/);
+    await serve.proc.stop();
+    await longCa.pebble.stop();
   });
 });

@@ -20,6 +20,10 @@ describe("irsa issuer", () => {
       /go with --from keys/,
     ],
     [["issuer", "sync", "--retain", "1 day", "--to", "dir:///tmp/x"], /--retain must be a duration/],
+    [
+      ["issuer", "sync", "--watch", "--interval", "600h", "--to", "dir:///tmp/x"],
+      /--interval must be at most 596h \(the longest wait a timer holds/,
+    ],
     [["issuer", "sync", "--public-issuer", "http://x", "--to", "dir:///tmp/x"], /https/],
     [["issuer", "serve", "--key", VECTOR_PUB, "--issuer", "https://x"], /--tls-cert is required/],
     [

@@ -113,6 +113,11 @@ describe("every upstream flag", () => {
       ["--tls-min-version=1.4", /--tls-min-version/],
       ["--tls-cipher-suites=TLS_NOPE", /unsupported cipher suite: TLS_NOPE/],
       ["--resync-period=soon", /--resync-period/],
+      // Node fires a timer set past 2^31 - 1 ms at once: a pod would be admitted unmutated at once.
+      [
+        "--service-account-lookup-grace-period=600h",
+        /--service-account-lookup-grace-period must be at most 596h/,
+      ],
       ["-v=loud", /-v must be a verbosity level/],
       ["--compose-role-arn-account-id=12", /12-digit/],
     ];
@@ -133,6 +138,8 @@ describe("every upstream flag", () => {
         /"not a name" is neither a DNS name nor an IP/,
       ],
       [["--self-signed-tls", "--tls-resync-period=10ms"], /at least 1s/],
+      // Past 2^31 - 1 ms Node would re-read the Secret every millisecond.
+      [["--self-signed-tls", "--tls-resync-period=600h"], /--tls-resync-period must be at most 596h/],
     ];
     for (const [args, message] of cases) {
       const r = await irsa("webhook", ...args);

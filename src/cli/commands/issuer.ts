@@ -5,11 +5,11 @@
 import { bucketPolicy, normalizePrefix } from "../../core/issuer/bucket-policy.js";
 import { parseTarget } from "../../core/issuer/targets.js";
 import { DEFAULT_RETAIN_MS } from "../../core/issuer/state.js";
-import { parseGoDuration } from "../../core/go/parse.js";
 import { checkIssuerUrl } from "../../core/oidc/url.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
 import { join } from "node:path";
 import {
+  durationOption,
   oneOf,
   portOption,
   requireStr,
@@ -23,15 +23,7 @@ import {
 } from "../command.js";
 import type { ServeOptions, SourceSpec, SyncSettings } from "../../issuer/main.js";
 
-function duration(values: Values, name: string, fallbackMs: number, cmd: Command, min = 1): number {
-  const v = str(values, name);
-  if (v === undefined) return fallbackMs;
-  const ms = parseGoDuration(v);
-  if (ms === undefined || ms < min) {
-    throw usageError(`--${name} must be a duration such as 30s, 5m or 25h, got "${v}"`, cmd);
-  }
-  return ms;
-}
+const EXAMPLES = "30s, 5m or 25h";
 
 const SOURCE_OPTIONS = {
   from: { type: "string" },
@@ -88,8 +80,12 @@ function settings(values: Values, cmd: Command): SyncSettings {
   return {
     source,
     publicIssuer,
-    retainMs: duration(values, "retain", DEFAULT_RETAIN_MS, cmd, 0),
-    intervalMs: duration(values, "interval", DEFAULT_INTERVAL_MS, cmd),
+    retainMs: durationOption(values, "retain", DEFAULT_RETAIN_MS, cmd, { examples: EXAMPLES }),
+    intervalMs: durationOption(values, "interval", DEFAULT_INTERVAL_MS, cmd, {
+      min: 1,
+      timer: true,
+      examples: EXAMPLES,
+    }),
     host: str(values, "bind-address") || undefined,
     metricsPort: portOption(values, "metrics-port", DEFAULT_METRICS_PORT, cmd),
     logLevel: oneOf(values, "log-level", LOG_LEVELS, "info", cmd),

@@ -2,10 +2,10 @@
  * `irsa webhook`: the admission server, a drop-in for amazon-eks-pod-identity-webhook. Thin:
  * parses and checks the flags, then hands them to the deployable's wiring (src/webhook/main.ts).
  */
-import { parseGoDuration } from "../../core/go/parse.js";
 import { LOG_LEVELS } from "../../runtime/log.js";
 import { DEFAULT_GRACE_PERIOD_MS } from "../../webhook/admit.js";
 import {
+  durationOption,
   oneOf,
   portOption,
   str,
@@ -50,14 +50,7 @@ function version(): string {
   return `irsa-anywhere ${pkg.version ?? "unknown"}`;
 }
 
-function duration(values: Values, name: string, fallback: number, cmd: Command): number {
-  const text = str(values, name);
-  if (text === undefined) return fallback;
-  const ms = parseGoDuration(text);
-  if (ms === undefined || ms < 0)
-    throw usageError(`--${name} must be a duration such as 500ms, 1s or 0, got "${text}"`, cmd);
-  return ms;
-}
+const EXAMPLES = "500ms, 1s or 0";
 
 const DNS_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SAN = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
@@ -91,7 +84,10 @@ function selfSignedTlsFlags(values: Values, cmd: Command) {
       throw usageError(`--tls-san: "${san}" is neither a DNS name nor an IP address`, cmd);
     }
   }
-  const resyncMs = duration(values, "tls-resync-period", DEFAULTS.tlsResyncMs, cmd);
+  const resyncMs = durationOption(values, "tls-resync-period", DEFAULTS.tlsResyncMs, cmd, {
+    timer: true,
+    examples: EXAMPLES,
+  });
   if (resyncMs < 1000) throw usageError("--tls-resync-period must be at least 1s", cmd);
   return {
     namespace: name("namespace", DEFAULTS.namespace),
@@ -246,8 +242,17 @@ ${webhookFlagsHelp()}`,
         this,
       );
     }
-    const graceMs = duration(values, "service-account-lookup-grace-period", DEFAULT_GRACE_PERIOD_MS, this);
-    const resyncMs = duration(values, "resync-period", DEFAULTS.resyncPeriodMs, this);
+    const graceMs = durationOption(
+      values,
+      "service-account-lookup-grace-period",
+      DEFAULT_GRACE_PERIOD_MS,
+      this,
+      { timer: true, examples: EXAMPLES },
+    );
+    // Only paces the ConfigMap poll (at most every 10 s): any length is harmless.
+    const resyncMs = durationOption(values, "resync-period", DEFAULTS.resyncPeriodMs, this, {
+      examples: EXAMPLES,
+    });
     const minText = str(values, "tls-min-version");
     const minVersion = minText === undefined || minText === "" ? undefined : tlsMinVersion(minText);
     if (minText !== undefined && minText !== "" && minVersion === undefined) {

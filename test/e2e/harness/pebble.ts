@@ -91,6 +91,8 @@ export interface PebbleOptions {
 export interface Pebble {
   /** https://127.0.0.1:<port>/dir */
   readonly directoryUrl: string;
+  /** Where its HTTP-01 validation connects (the issuer's --acme-http-port). */
+  readonly httpPort: number;
   /** The CA that signed Pebble's own HTTPS certificate (pass it as --acme-ca-file). */
   readonly listenerCa: Ca;
   readonly proc: ManagedProcess;
@@ -105,10 +107,13 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   const listenerCa = await createCa(dir, "pebble listener CA");
   const serving = await issueServingCert(listenerCa, "pebble", { ipAddresses: ["127.0.0.1"] });
   const dns = await startLoopbackDns();
-  onCleanup(() => {
-    dns.close();
+  let dnsOpen = true;
+  const closeDns = (): Promise<void> => {
+    if (dnsOpen) dns.close();
+    dnsOpen = false;
     return Promise.resolve();
-  });
+  };
+  onCleanup(closeDns);
   const [port, mgmtPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
   const config = join(dir, "pebble-config.json");
   await writeFile(
@@ -149,6 +154,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   );
   return {
     directoryUrl,
+    httpPort: opts.httpPort,
     listenerCa,
     proc,
     async issuingRoot() {
@@ -161,7 +167,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     },
     async stop() {
       await proc.stop();
-      dns.close();
+      await closeDns();
     },
   };
 }
