@@ -141,6 +141,19 @@ async function metric(s: Serve, name: string): Promise<number> {
   return m === null ? 0 : Number(m[1]);
 }
 
+/** fetchServed from `s`; a failed request also says what the issuer says of it. */
+async function fetchFrom(s: Serve, path: string, ca: string): Promise<Served> {
+  try {
+    return await fetchServed(s.port, path, ca);
+  } catch (e) {
+    const refused = await metric(s, "irsa_issuer_connections_refused_expired_total").catch(() => NaN);
+    throw new Error(
+      `GET ${path} at ${new Date().toISOString()} failed: ${(e as Error).message}; connections the issuer closed for an expired certificate: ${refused}; exit status: ${s.proc.exitStatus ?? "running"}; its log ends:\n${s.proc.tail(20)}`,
+      { cause: e },
+    );
+  }
+}
+
 before(async () => {
   pebble = await startPebble({ httpPort: await freePort(), validitySeconds: VALIDITY_S });
   root = await pebble.issuingRoot();
@@ -152,7 +165,7 @@ describe("irsa issuer serve with ACME (Pebble)", () => {
     const t0 = Date.now();
     const serve = await startServe("issuer-acme");
     const firstMs = Date.now() - t0;
-    const first = await fetchServed(serve.port, "/c1/.well-known/openid-configuration", root);
+    const first = await fetchFrom(serve, "/c1/.well-known/openid-configuration", root);
     assert.equal(first.status, 200);
     assert.equal((JSON.parse(first.body) as { issuer: string }).issuer, ISSUER);
     assert.ok(
@@ -173,7 +186,7 @@ describe("irsa issuer serve with ACME (Pebble)", () => {
     let renewed: Served | undefined;
     while (Date.now() < notAfter + 20_000) {
       const sentAt = Date.now();
-      const s = await fetchServed(serve.port, "/c1/openid/v1/jwks", root);
+      const s = await fetchFrom(serve, "/c1/openid/v1/jwks", root);
       assert.equal(s.status, 200);
       // X.509 times are whole seconds; the client also refuses an expired one in the handshake.
       assert.ok(s.cert.validToDate.getTime() + 1000 > sentAt, "never an expired certificate");
@@ -199,7 +212,7 @@ describe("irsa issuer serve with ACME (Pebble)", () => {
 
     // A restart serves the certificate on disk: no new order.
     const again = await startServe("issuer-acme-restart");
-    const s = await fetchServed(again.port, "/c1/openid/v1/jwks", root);
+    const s = await fetchFrom(again, "/c1/openid/v1/jwks", root);
     if (s.cert.serialNumber === renewed.cert.serialNumber) {
       assert.equal(await metric(again, 'irsa_issuer_acme_orders_total{result="ok"}'), 0);
     } else {
@@ -217,7 +230,7 @@ describe("irsa issuer serve with ACME, a 90-day certificate (Let's Encrypt's lif
       dataDir: await tempDir("issuer-acme-90d"),
     };
     const serve = await startServe("issuer-acme-90d", longCa);
-    const served = await fetchServed(serve.port, "/c1/openid/v1/jwks", await longCa.pebble.issuingRoot());
+    const served = await fetchFrom(serve, "/c1/openid/v1/jwks", await longCa.pebble.issuingRoot());
     assert.equal(served.status, 200);
     const days = (served.cert.validToDate.getTime() - served.cert.validFromDate.getTime()) / 86_400_000;
     assert.ok(days > 89, `a 90-day certificate, got ${days.toFixed(1)} days`);
