@@ -36,7 +36,7 @@ const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 class Skipper {
   constructor(private readonly t: string) {}
 
-  private space(i: number): number {
+  space(i: number): number {
     while (isSpace(this.t.charCodeAt(i))) i++;
     return i;
   }
@@ -122,8 +122,7 @@ export function emptyManagedFields(text: string): string {
     let before = at - 1;
     while (isSpace(text.charCodeAt(before))) before--;
     const prev = text.charCodeAt(before);
-    let v = at + KEY.length;
-    while (isSpace(text.charCodeAt(v))) v++;
+    const v = skipper.space(at + KEY.length);
     if ((prev === C.OpenBrace || prev === C.Comma) && text.charCodeAt(v) === C.OpenBracket) {
       const end = skipper.array(v);
       // Stryker disable next-line EqualityOperator: array() never returns 0
